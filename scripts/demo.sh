@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The tour of odyn: runs each main job and writes a short report to <build>/demo/REPORT.md.
+set -euo pipefail
+build=${1:-build}
+odyn="$build/bin/odyn"
+out="$build/demo"
+mkdir -p "$out"
+report="$out/REPORT.md"
+
+section() {  # section TITLE COMMAND...: runs the command, shows its output, adds both to the report
+  local title=$1
+  shift
+  echo "== $title"
+  echo "\$ $*"
+  local status=0
+  "$@" | tee "$out/last.txt" || status=$?
+  {
+    printf '## %s\n\n```\n$ %s\n' "$title" "$*"
+    cat "$out/last.txt"
+    printf '```\n\n'
+  } >>"$report"
+  echo
+  return $status
+}
+
+printf '# odyn demo report\n\n%s, %s\n\n' "$("$odyn" --version)" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$report"
+status=0
+section "det(exp A) = exp(tr A): random matrices, n = 50" "$odyn" verify det-exp-trace --n 50 --trials 10 || status=1
+for family in normal nilpotent jordan rotation; do
+  section "det(exp A) = exp(tr A): $family family, n = 20" "$odyn" verify det-exp-trace --n 20 --trials 5 --family "$family" || status=1
+done
+"$odyn" verify det-exp-trace --n 50 --trials 100 --json >"$out/det-exp-trace.json" || status=1
+echo "JSON of 100 checks at n = 50: $out/det-exp-trace.json"
+echo "Report: $report"
+exit $status

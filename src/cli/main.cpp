@@ -1,0 +1,53 @@
+// odyn: the command-line tool. See docs/cli.md.
+#include <CLI/CLI.hpp>
+#include <exception>
+#include <iostream>
+
+#include "commands.hpp"
+#include "odyn/config.hpp"
+#include "odyn/core/error.hpp"
+#include "odyn/core/runtime.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"odyn " ODYN_VERSION_STRING
+               ": matrix functions and identities, optimization as dynamics, transport distances"};
+  app.name("odyn");
+  app.set_version_flag("--version", std::string("odyn ") + ODYN_VERSION_STRING);
+  int threads = 1;
+  app.add_option("--threads", threads, "Threads for parallel kernels (keep 1 on small machines)")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  app.parse_complete_callback([&] { odyn::set_num_threads(threads); });
+
+  int status = 0;
+  odyn::cli::add_verify_command(app, status);
+
+  try {
+    app.parse(argc, argv);
+    // Every command path must end at a leaf: "odyn verify" alone names no check.
+    std::string path = "odyn";
+    for (const CLI::App* cmd = &app; !cmd->get_subcommands({}).empty();) {
+      const auto chosen = cmd->get_subcommands();
+      if (chosen.empty()) {
+        std::string names;
+        for (const CLI::App* sub : cmd->get_subcommands({})) names += (names.empty() ? "" : ", ") + sub->get_name();
+        throw CLI::ValidationError(path + ": expected a command: " + names);
+      }
+      cmd = chosen.front();
+      path += " " + cmd->get_name();
+    }
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "odyn: error: " << e.what() << " (see odyn --help)\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "odyn: error: " << e.what() << '\n';
+    return 2;
+  }
+  return status;
+}

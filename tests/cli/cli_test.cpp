@@ -1,0 +1,123 @@
+// The odyn command-line tool, run as a separate process.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "../test_util.hpp"
+#include "odyn/io/npy.hpp"
+
+using odyn::test::count_lines;
+using odyn::test::run;
+using odyn::test::scratch;
+using odyn::test::write_file;
+
+namespace {
+const std::string cli = ODYN_CLI;
+
+// Bad input: exit status 2 and exactly one line on stderr that starts with "odyn: error:".
+void expect_usage_error(const std::string& args, const std::string& fragment) {
+  const auto r = run(cli + " " + args);
+  EXPECT_EQ(r.status, 2) << args;
+  EXPECT_EQ(count_lines(r.err), 1) << args << "\n" << r.err;
+  EXPECT_EQ(r.err.rfind("odyn: error: ", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find(fragment), std::string::npos) << "expected '" << fragment << "' in: " << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+}
+}  // namespace
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (cli.empty()) GTEST_SKIP() << "odyn built without its command-line tool";
+  }
+};
+
+TEST_F(Cli, HelpAndVersion) {
+  auto r = run(cli + " --help");
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.out.find("verify"), std::string::npos);
+  EXPECT_NE(r.out.find("--threads"), std::string::npos);
+  r = run(cli + " verify det-exp-trace --help");
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.out.find("--family"), std::string::npos);
+  EXPECT_NE(r.out.find("--matrix"), std::string::npos);
+  r = run(cli + " --version");
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.out.rfind("odyn 0.", 0), 0u) << r.out;
+}
+
+TEST_F(Cli, UnknownOptionsAndValues) {
+  expect_usage_error("verify det-exp-trace --bogus", "--bogus");
+  expect_usage_error("frobnicate", "frobnicate");
+  expect_usage_error("", "expected a command: verify");
+  expect_usage_error("verify", "expected a command: det-exp-trace");
+  expect_usage_error("verify det-exp-trac", "det-exp-trac");
+  expect_usage_error("verify det-exp-trace --family hermitian", "hermitian");
+  expect_usage_error("verify det-exp-trace --n 0", "--n");
+  expect_usage_error("verify det-exp-trace --n abc", "abc");
+  expect_usage_error("verify det-exp-trace --trials -3", "--trials");
+  expect_usage_error("--threads 0 verify det-exp-trace", "--threads");
+  expect_usage_error("verify det-exp-trace --matrix " + scratch("none.txt"), "none.txt");
+  expect_usage_error("verify det-exp-trace --matrix " + write_file(scratch("m.txt"), "1 0\n0 1\n") + " --n 3", "--n");
+}
+
+TEST_F(Cli, MalformedMatrixFiles) {
+  expect_usage_error("verify det-exp-trace --matrix " + write_file(scratch("ragged.txt"), "1 2\n3\n"),
+                     "ragged.txt:2: ragged rows");
+  expect_usage_error("verify det-exp-trace --matrix " + write_file(scratch("word.txt"), "1 x\n3 4\n"),
+                     "word.txt:1:3: 'x' is not a number");
+  expect_usage_error("verify det-exp-trace --matrix " + write_file(scratch("rect.txt"), "1 2 3\n4 5 6\n"),
+                     "expected a square matrix, got 2x3");
+  expect_usage_error("verify det-exp-trace --matrix " + write_file(scratch("nan.txt"), "1 nan\n3 4\n"),
+                     "entry (0, 1) is not finite");
+  expect_usage_error("verify det-exp-trace --matrix " + write_file(scratch("empty.txt"), "# nothing\n"),
+                     "no numbers found");
+  expect_usage_error("verify det-exp-trace --matrix " + write_file(scratch("bad.npy"), std::string("\x93NUMPX\x01\x00\x10\x00", 10) + std::string(16, ' ')),
+                     "wrong magic string");
+}
+
+TEST_F(Cli, MatrixFileIsVerified) {
+  const std::string path = scratch("a.npy");
+  Eigen::MatrixXd a(2, 2);
+  a << 1, 0, 1, 0;
+  odyn::io::write_npy(path, a);
+  const auto r = run(cli + " verify det-exp-trace --json --matrix " + path);
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_TRUE(j[0]["passed"].get<bool>());
+  EXPECT_NEAR(j[0]["lhs"].get<double>(), std::exp(1.0), 1e-13);
+  EXPECT_EQ(j[0]["family"], "file");
+}
+
+// The acceptance run: n = 50, 100 well-conditioned random matrices, all passed, relative errors
+// at the 1e-14 level, each object carrying the documented fields.
+TEST_F(Cli, JsonAcceptanceRun) {
+  const auto r = run(cli + " verify det-exp-trace --n 50 --trials 100 --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j.size(), 100u);
+  double worst = 0;
+  for (const auto& c : j) {
+    for (const char* key : {"name", "lhs", "rhs", "abs_error", "rel_error", "tolerance", "passed"}) {
+      ASSERT_TRUE(c.contains(key)) << key;
+    }
+    EXPECT_TRUE(c["passed"].get<bool>());
+    EXPECT_LE(c["rel_error"].get<double>(), c["tolerance"].get<double>());
+    worst = std::max(worst, c["rel_error"].get<double>());
+  }
+  EXPECT_LE(worst, 1e-13);
+}
+
+TEST_F(Cli, TableForEveryFamilyAndFailureStatus) {
+  for (const char* family : {"random", "normal", "nilpotent", "jordan", "rotation"}) {
+    const auto r = run(cli + " verify det-exp-trace --n 6 --trials 5 --family " + family);
+    EXPECT_EQ(r.status, 0) << family << r.out;
+    EXPECT_NE(r.out.find("5 of 5 checks passed"), std::string::npos) << r.out;
+  }
+  // A matrix whose exponential is too ill-conditioned to decide: reported, exit status 1.
+  const auto r = run(cli + " verify det-exp-trace --matrix " + write_file(scratch("ill.txt"), "50 1e-3\n2e-3 -50\n"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find("inconclusive"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("0 of 1 checks passed"), std::string::npos) << r.out;
+}

@@ -1,0 +1,63 @@
+// Helpers shared by the tests: scratch files and running the command-line tool.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <sys/wait.h>
+
+namespace odyn::test {
+
+// A path in the test scratch directory, unique per test case.
+inline std::string scratch(const std::string& name) {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  return std::string(ODYN_TEST_TMP) + "/" + info->test_suite_name() + "." + info->name() + "." + name;
+}
+
+inline std::string write_file(const std::string& path, const std::string& contents) {
+  std::ofstream(path, std::ios::binary) << contents;
+  return path;
+}
+
+inline std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+struct Run {
+  int status = -1;
+  std::string out, err;
+};
+
+// Runs a shell command line, capturing its exit status, stdout and stderr.
+inline Run run(const std::string& command) {
+  const std::string out = scratch("stdout"), err = scratch("stderr");
+  const int raw = std::system((command + " >" + out + " 2>" + err + " </dev/null").c_str());
+  Run r;
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  r.out = read_file(out);
+  r.err = read_file(err);
+  return r;
+}
+
+inline long count_lines(const std::string& s) {
+  long n = 0;
+  for (char c : s) n += c == '\n';
+  return n;
+}
+
+// True if /usr/bin/python3 can import every module in the space-separated list.
+inline bool python_has(const std::string& modules) {
+  std::string imports;
+  std::istringstream in(modules);
+  std::string m;
+  while (in >> m) imports += "import " + m + ";";
+  return std::system(("/usr/bin/python3 -c '" + imports + "' >/dev/null 2>&1").c_str()) == 0;
+}
+
+}  // namespace odyn::test
