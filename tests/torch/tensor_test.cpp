@@ -36,3 +36,12 @@ TEST(TorchTensor, ThreadSettingReachesLibTorch) {
   EXPECT_EQ(odyn::num_threads(), 1);
   EXPECT_THROW(odyn::torch::set_num_threads(0), odyn::InvalidArgument);
 }
+
+// Runs where LibTorch sees a CUDA device (scripts/gpu-run.sh); skipped on CPU-only machines.
+TEST(TorchTensor, CudaRoundTrip) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  const Eigen::MatrixXd m = Eigen::MatrixXd::Random(33, 17);
+  const torch::Tensor t = odyn::torch::to_tensor(m, torch::kCUDA);
+  EXPECT_TRUE(t.is_cuda());
+  EXPECT_EQ(odyn::torch::to_eigen(t * 2.0), 2.0 * m);
+}

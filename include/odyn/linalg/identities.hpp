@@ -36,9 +36,10 @@ inline constexpr double kInconclusiveTolerance = 1e-2;
 // (|d det X / det X| = |tr(X^-1 dX)| <= ||X^-1||_F ||dX||_F) and sqrt(n) u the typical normwise
 // relative error of LU (probabilistic rounding-error analysis, Higham & Mary, SIAM J. Sci.
 // Comput. 41(5), 2019). c_exp ||A||_1 u bounds the relative error of scaling and squaring: the
-// Pade approximant evaluated at ||A / 2^s||_1 <= 5.37 errs by up to ~16u and each of the
-// s <= log2(2 ||A||_1 / 5.37) squarings doubles that. n u sum |a_ii| is the error of the computed
-// trace. safety is a constant margin; the docs record the measured error / model ratios.
+// Pade approximant evaluated at ||A / 2^s||_1 <= 5.37 errs by up to ~40u and each of the
+// s <= log2(2 ||A||_1 / 5.37) squarings doubles that (<= ~15 ||A||_1 u; c_exp = 32 for margin).
+// n u sum |a_ii| is the error of the computed trace. safety is a constant margin; docs/identities.md
+// records the measured error / model ratios.
 // Throws odyn::InvalidArgument if A is empty, not square, not finite, or exp(+-A) overflows.
 IdentityCheck check_det_exp_trace(const Eigen::MatrixXd& a);
 
