@@ -29,7 +29,7 @@ test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 bench: build
-	@echo "benchmarks arrive with the modules that need them (bench/)"
+	@bench/run.sh $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')

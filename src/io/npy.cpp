@@ -226,22 +226,30 @@ Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> read_npy(const std::string
   const Eigen::Index rows = h.shape.empty() ? 1 : h.shape[0];
   const Eigen::Index cols = h.shape.size() == 2 ? h.shape[1] : 1;
   const std::size_t n = static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols);
-  std::vector<char> bytes(n * h.item_size);
   in.seekg(h.data_offset);
-  if (!in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()))) fail(path, "read error in the data");
-
-  std::vector<Scalar> flat(n);
-  const bool swap = h.big_endian;  // odyn targets little-endian hosts
-  if (h.item_size == 8) convert<double>(bytes, swap, flat.data(), n);
-  else convert<float>(bytes, swap, flat.data(), n);
-
-  Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> m(rows, cols);
-  if (h.fortran_order) {
-    m = Eigen::Map<const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>>(flat.data(), rows, cols);
-  } else {
-    m = Eigen::Map<const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(flat.data(), rows, cols);
+  using RowMajor = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  using ColMajor = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>;
+  const auto read = [&](char* dst, std::size_t bytes) {
+    if (!in.read(dst, static_cast<std::streamsize>(bytes))) fail(path, "read error in the data");
+  };
+  // Fast path: stored type is Scalar in host (little-endian) byte order; read straight into place.
+  if (h.item_size == sizeof(Scalar) && !h.big_endian) {
+    if (h.fortran_order) {
+      ColMajor m(rows, cols);
+      read(reinterpret_cast<char*>(m.data()), n * sizeof(Scalar));
+      return m;
+    }
+    RowMajor m(rows, cols);
+    read(reinterpret_cast<char*>(m.data()), n * sizeof(Scalar));
+    return m;
   }
-  return m;
+  std::vector<char> bytes(n * h.item_size);
+  read(bytes.data(), bytes.size());
+  std::vector<Scalar> flat(n);
+  if (h.item_size == 8) convert<double>(bytes, h.big_endian, flat.data(), n);
+  else convert<float>(bytes, h.big_endian, flat.data(), n);
+  if (h.fortran_order) return Eigen::Map<const ColMajor>(flat.data(), rows, cols);
+  return Eigen::Map<const RowMajor>(flat.data(), rows, cols);
 }
 
 template Eigen::MatrixXd read_npy<double>(const std::string&);
