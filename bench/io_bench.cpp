@@ -22,7 +22,9 @@ const Eigen::MatrixXd& cloud() {
   return m;
 }
 
-std::string scratch(const char* name) { return std::string("/tmp/odyn_bench_io_") + name; }
+std::string scratch(const char* name) {
+  return std::string("/tmp/odyn_bench_io_") + name;
+}
 
 void BM_WriteText(benchmark::State& state) {
   for (auto _ : state) odyn::io::write_matrix_text(scratch("w.txt"), cloud());

@@ -17,7 +17,9 @@ int main(int argc, char** argv) {
   CLI::App app{"Sweep the det(exp A) = exp(tr A) tolerance model over families, sizes and scales"};
   int trials = 40;
   std::uint64_t seed = 7;
-  app.add_option("--trials", trials, "Matrices per (family, n, scale)")->check(CLI::Range(1, 100000))->capture_default_str();
+  app.add_option("--trials", trials, "Matrices per (family, n, scale)")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
   app.add_option("--seed", seed, "Random seed")->capture_default_str();
   try {
     app.parse(argc, argv);
@@ -67,8 +69,9 @@ int main(int argc, char** argv) {
                   max_err, ratio);
     }
   }
-  std::printf("\n%ld conclusive checks, %ld failed; largest error / (tol / safety) = %.3f, so the safety factor %g "
-              "leaves a margin of %.1fx\n",
-              total, total_failed, worst_ratio, kDetExpTraceSafety, kDetExpTraceSafety / worst_ratio);
+  std::printf(
+      "\n%ld conclusive checks, %ld failed; largest error / (tol / safety) = %.3f, so the safety factor %g "
+      "leaves a margin of %.1fx\n",
+      total, total_failed, worst_ratio, kDetExpTraceSafety, kDetExpTraceSafety / worst_ratio);
   return total_failed == 0 ? 0 : 1;
 }

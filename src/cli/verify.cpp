@@ -1,4 +1,5 @@
 // odyn verify det-exp-trace: numerical verification of det(exp A) = exp(tr A).
+#include <unistd.h>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -7,7 +8,6 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include "commands.hpp"
@@ -40,12 +40,18 @@ struct Row {
 nlohmann::json to_json(const Row& r, const DetExpTraceOptions& o) {
   const auto number = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
   const linalg::IdentityCheck& c = r.check;
-  nlohmann::json j = {{"name", c.name},          {"lhs", number(c.lhs)},
-                      {"rhs", number(c.rhs)},    {"abs_error", number(c.abs_error)},
-                      {"rel_error", number(c.rel_error)}, {"tolerance", number(c.tolerance)},
-                      {"metric", c.metric},      {"passed", c.passed},
-                      {"condition", number(c.condition)}, {"norm1", number(r.norm1)},
-                      {"n", r.n},                {"trial", r.trial},
+  nlohmann::json j = {{"name", c.name},
+                      {"lhs", number(c.lhs)},
+                      {"rhs", number(c.rhs)},
+                      {"abs_error", number(c.abs_error)},
+                      {"rel_error", number(c.rel_error)},
+                      {"tolerance", number(c.tolerance)},
+                      {"metric", c.metric},
+                      {"passed", c.passed},
+                      {"condition", number(c.condition)},
+                      {"norm1", number(r.norm1)},
+                      {"n", r.n},
+                      {"trial", r.trial},
                       {"family", r.family}};
   if (o.matrix.empty()) j["seed"] = o.seed;
   if (!c.note.empty()) j["note"] = c.note;
@@ -61,8 +67,8 @@ void print_table(const std::vector<Row>& rows, std::ostream& out) {
     const linalg::IdentityCheck& c = r.check;
     const double err = c.metric == "rel_error" ? c.rel_error : c.abs_error;
     std::snprintf(line, sizeof line, "%5d  %-9s %4ld  %-22s  %10.3g  %9.2e  %23.16e  %23.16e  %9.2e  %9.2e  %s\n",
-                  r.trial, r.family.c_str(), static_cast<long>(r.n), c.name.c_str(), r.norm1, c.condition, c.lhs,
-                  c.rhs, err, c.tolerance, c.passed ? "yes" : "NO");
+                  r.trial, r.family.c_str(), static_cast<long>(r.n), c.name.c_str(), r.norm1, c.condition, c.lhs, c.rhs,
+                  err, c.tolerance, c.passed ? "yes" : "NO");
     out << line;
     if (!c.note.empty()) out << "       " << c.note << '\n';
   }

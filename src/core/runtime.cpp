@@ -16,6 +16,8 @@ void set_num_threads(int n) {
   Eigen::setNbThreads(n);
 }
 
-int num_threads() { return g_threads; }
+int num_threads() {
+  return g_threads;
+}
 
 }  // namespace odyn

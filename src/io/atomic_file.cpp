@@ -1,17 +1,16 @@
 #include "odyn/io/atomic_file.hpp"
 
+#include <unistd.h>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <unistd.h>
 
 #include "odyn/core/error.hpp"
 
 namespace odyn::io {
 
-void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& write,
-                           bool binary) {
+void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& write, bool binary) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   try {
     std::ofstream out(tmp, binary ? std::ios::binary | std::ios::trunc : std::ios::trunc);

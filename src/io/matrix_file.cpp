@@ -15,8 +15,10 @@ Eigen::MatrixXd read_matrix(const std::string& path) {
 }
 
 void write_matrix(const std::string& path, const Eigen::MatrixXd& m) {
-  if (is_npy(path)) write_npy(path, m);
-  else write_matrix_text(path, m);
+  if (is_npy(path))
+    write_npy(path, m);
+  else
+    write_matrix_text(path, m);
 }
 
 }  // namespace odyn::io

@@ -11,7 +11,9 @@
 namespace odyn::io {
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
 
 // Parses one whole token as a double; accepts a leading '+' (which std::from_chars does not).
 bool parse_double(const char* first, const char* last, double& value) {
@@ -61,8 +63,8 @@ Eigen::MatrixXd parse_matrix_text(std::istream& in, const std::string& source) {
   if (in.bad()) throw IoError(source + ": read error");
   if (cols <= 0) throw IoError(source + ": no numbers found");
   const Eigen::Index rows = static_cast<Eigen::Index>(values.size()) / cols;
-  return Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(values.data(),
-                                                                                                   rows, cols);
+  return Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(values.data(), rows,
+                                                                                                  cols);
 }
 
 Eigen::MatrixXd read_matrix_text(const std::string& path) {

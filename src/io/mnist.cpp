@@ -35,8 +35,8 @@ IdxArray read_idx_ubyte(const std::string& path) {
   in.seekg(0, std::ios::end);
   const std::int64_t have = static_cast<std::int64_t>(in.tellg()) - offset;
   if (have != count) {
-    throw IoError("'" + path + "': idx dimensions announce " + std::to_string(count) + " bytes of data, the file holds " +
-                  std::to_string(have));
+    throw IoError("'" + path + "': idx dimensions announce " + std::to_string(count) +
+                  " bytes of data, the file holds " + std::to_string(have));
   }
   in.seekg(offset);
   a.values.resize(static_cast<std::size_t>(count));

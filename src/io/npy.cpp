@@ -47,8 +47,10 @@ class HeaderParser {
         fail(path_, "unexpected header key '" + key + "'");
       }
       skip();
-      if (peek() == ',') ++pos_;
-      else if (peek() != '}') fail(path_, "malformed header");
+      if (peek() == ',')
+        ++pos_;
+      else if (peek() != '}')
+        fail(path_, "malformed header");
     }
     if (!have_descr || !have_order || !have_shape) {
       fail(path_, "header lacks one of 'descr', 'fortran_order', 'shape'");
@@ -105,8 +107,10 @@ class HeaderParser {
       }
       dims.push_back(v);
       skip();
-      if (peek() == ',') ++pos_;
-      else if (peek() != ')') fail(path_, "malformed header: bad shape");
+      if (peek() == ',')
+        ++pos_;
+      else if (peek() != ')')
+        fail(path_, "malformed header: bad shape");
     }
   }
   void descr(const std::string& d, NpyHeader& h) {
@@ -190,7 +194,8 @@ void write_impl(const std::string& path, const Eigen::Matrix<Scalar, Eigen::Dyna
         const char len[2] = {static_cast<char>(dict.size() & 0xff), static_cast<char>(dict.size() >> 8)};
         out.write(len, 2);
         out << dict;
-        out.write(reinterpret_cast<const char*>(rows.data()), static_cast<std::streamsize>(rows.size() * sizeof(Scalar)));
+        out.write(reinterpret_cast<const char*>(rows.data()),
+                  static_cast<std::streamsize>(rows.size() * sizeof(Scalar)));
       },
       /*binary=*/true);
 }
@@ -246,8 +251,10 @@ Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> read_npy(const std::string
   std::vector<char> bytes(n * h.item_size);
   read(bytes.data(), bytes.size());
   std::vector<Scalar> flat(n);
-  if (h.item_size == 8) convert<double>(bytes, h.big_endian, flat.data(), n);
-  else convert<float>(bytes, h.big_endian, flat.data(), n);
+  if (h.item_size == 8)
+    convert<double>(bytes, h.big_endian, flat.data(), n);
+  else
+    convert<float>(bytes, h.big_endian, flat.data(), n);
   if (h.fortran_order) return Eigen::Map<const ColMajor>(flat.data(), rows, cols);
   return Eigen::Map<const RowMajor>(flat.data(), rows, cols);
 }
@@ -255,7 +262,11 @@ Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> read_npy(const std::string
 template Eigen::MatrixXd read_npy<double>(const std::string&);
 template Eigen::MatrixXf read_npy<float>(const std::string&);
 
-void write_npy(const std::string& path, const Eigen::MatrixXd& m) { write_impl(path, m); }
-void write_npy(const std::string& path, const Eigen::MatrixXf& m) { write_impl(path, m); }
+void write_npy(const std::string& path, const Eigen::MatrixXd& m) {
+  write_impl(path, m);
+}
+void write_npy(const std::string& path, const Eigen::MatrixXf& m) {
+  write_impl(path, m);
+}
 
 }  // namespace odyn::io

@@ -22,7 +22,9 @@ const std::vector<std::string>& matrix_family_names() {
   return names;
 }
 
-std::string to_string(MatrixFamily family) { return matrix_family_names().at(static_cast<std::size_t>(family)); }
+std::string to_string(MatrixFamily family) {
+  return matrix_family_names().at(static_cast<std::size_t>(family));
+}
 
 MatrixFamily parse_matrix_family(const std::string& name) {
   const auto& names = matrix_family_names();

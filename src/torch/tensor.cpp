@@ -20,8 +20,8 @@ Eigen::MatrixXd to_eigen(const ::torch::Tensor& t) {
   }
   if (!t.is_floating_point()) throw InvalidArgument("to_eigen: expected a floating-point tensor");
   const ::torch::Tensor c = t.detach().to(::torch::kCPU, ::torch::kFloat64).contiguous();
-  return Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
-      c.data_ptr<double>(), c.size(0), c.size(1));
+  return Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(c.data_ptr<double>(),
+                                                                                                  c.size(0), c.size(1));
 }
 
 void set_num_threads(int n) {

@@ -72,8 +72,10 @@ TEST_F(Cli, MalformedMatrixFiles) {
                      "entry (0, 1) is not finite");
   expect_usage_error("verify det-exp-trace --matrix " + write_file(scratch("empty.txt"), "# nothing\n"),
                      "no numbers found");
-  expect_usage_error("verify det-exp-trace --matrix " + write_file(scratch("bad.npy"), std::string("\x93NUMPX\x01\x00\x10\x00", 10) + std::string(16, ' ')),
-                     "wrong magic string");
+  expect_usage_error(
+      "verify det-exp-trace --matrix " +
+          write_file(scratch("bad.npy"), std::string("\x93NUMPX\x01\x00\x10\x00", 10) + std::string(16, ' ')),
+      "wrong magic string");
 }
 
 TEST_F(Cli, MatrixFileIsVerified) {

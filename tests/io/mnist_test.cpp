@@ -39,7 +39,8 @@ TEST(Idx, RejectsMalformedFiles) {
                IoError);
   EXPECT_THROW(odyn::io::read_idx_ubyte(write_file(scratch("short"), std::string("\0\0\x08\x01", 4) + be32(5) + "abc")),
                IoError);
-  EXPECT_THROW(odyn::io::read_idx_ubyte(write_file(scratch("header"), std::string("\0\0\x08\x02", 4) + "\0\0")), IoError);
+  EXPECT_THROW(odyn::io::read_idx_ubyte(write_file(scratch("header"), std::string("\0\0\x08\x02", 4) + "\0\0")),
+               IoError);
   EXPECT_THROW(odyn::io::read_idx_ubyte(scratch("missing")), IoError);
 }
 

@@ -88,8 +88,8 @@ TEST(Npy, RoundTripFloatIsExact) {
 
 TEST(Npy, ReadsFortranOrderBigEndianVersion2AndLowerRanks) {
   // shape (2, 3) in Fortran order: columns (1, 4), (2, 5), (3, 6).
-  const std::string f = npy_bytes("{'descr': '<f8', 'fortran_order': True, 'shape': (2, 3), }",
-                                  raw<double>({1, 4, 2, 5, 3, 6}));
+  const std::string f =
+      npy_bytes("{'descr': '<f8', 'fortran_order': True, 'shape': (2, 3), }", raw<double>({1, 4, 2, 5, 3, 6}));
   Eigen::MatrixXd expected(2, 3);
   expected << 1, 2, 3, 4, 5, 6;
   EXPECT_EQ(read_npy(write_file(scratch("f.npy"), f)), expected);
@@ -98,8 +98,8 @@ TEST(Npy, ReadsFortranOrderBigEndianVersion2AndLowerRanks) {
                                    raw<float>({1, 2, 3, 4, 5, 6}, /*swap=*/true), /*major=*/2);
   EXPECT_EQ(read_npy(write_file(scratch("be.npy"), be)), expected);
 
-  const std::string vec = npy_bytes("{\"descr\": \"<f8\", \"fortran_order\": False, \"shape\": (3,)}",
-                                    raw<double>({7, 8, 9}));
+  const std::string vec =
+      npy_bytes("{\"descr\": \"<f8\", \"fortran_order\": False, \"shape\": (3,)}", raw<double>({7, 8, 9}));
   EXPECT_EQ(read_npy(write_file(scratch("v.npy"), vec)), Eigen::Vector3d(7, 8, 9));
 
   const std::string scalar = npy_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': (), }", raw<double>({2.5}));
@@ -113,7 +113,8 @@ TEST(Npy, RejectsMalformedFiles) {
   bad_magic[1] = 'X';
   EXPECT_NE(error_of(bad_magic).find("wrong magic string"), std::string::npos);
   EXPECT_NE(error_of("\x93NUM").find("truncated before the header"), std::string::npos);
-  EXPECT_NE(error_of(npy_bytes(good_dict, data.substr(0, 20))).find("truncated: the header announces 32 bytes of data, the file holds 20"),
+  EXPECT_NE(error_of(npy_bytes(good_dict, data.substr(0, 20)))
+                .find("truncated: the header announces 32 bytes of data, the file holds 20"),
             std::string::npos);
   EXPECT_NE(error_of(npy_bytes(good_dict, data + "xx")).find("2 unexpected bytes after the data"), std::string::npos);
   EXPECT_NE(error_of(npy_bytes("{'descr': '<i8', 'fortran_order': False, 'shape': (2, 2), }", data))
@@ -147,11 +148,11 @@ TEST(Npy, NumpyAgreesBothWays) {
   entry << std::hexfloat << m(1, 2);
   // numpy loads our file, checks one entry bit for bit, and writes it back in C order, Fortran
   // order and float32.
-  const auto r = odyn::test::run(
-      "/usr/bin/python3 -c \"import numpy as np; a = np.load('" + ours +
-      "'); assert a.dtype == np.float64 and a.shape == (3, 4); assert a[1, 2] == float.fromhex('" + entry.str() +
-      "'); np.save('" + theirs + "', a); np.save('" + fortran + "', np.asfortranarray(a)); np.save('" +
-      scratch("f32.npy") + "', a.astype(np.float32))\"");
+  const auto r =
+      odyn::test::run("/usr/bin/python3 -c \"import numpy as np; a = np.load('" + ours +
+                      "'); assert a.dtype == np.float64 and a.shape == (3, 4); assert a[1, 2] == float.fromhex('" +
+                      entry.str() + "'); np.save('" + theirs + "', a); np.save('" + fortran +
+                      "', np.asfortranarray(a)); np.save('" + scratch("f32.npy") + "', a.astype(np.float32))\"");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(read_npy(theirs), m);
   EXPECT_EQ(read_npy(fortran), m);

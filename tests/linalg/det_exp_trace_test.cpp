@@ -27,9 +27,13 @@ MatrixXd gaussian(int n, std::mt19937_64& rng, double sd = 1.0) {
   return a;
 }
 
-double norm1(const MatrixXd& a) { return a.cwiseAbs().colwise().sum().maxCoeff(); }
+double norm1(const MatrixXd& a) {
+  return a.cwiseAbs().colwise().sum().maxCoeff();
+}
 
-double rel(double x, double ref) { return std::abs(x - ref) / std::abs(ref); }
+double rel(double x, double ref) {
+  return std::abs(x - ref) / std::abs(ref);
+}
 
 const double e = std::exp(1.0);
 
@@ -296,7 +300,8 @@ TEST(DetExpTrace, ToleranceModelHoldsAcrossFamilies) {
   EXPECT_GT(conclusive, 400);
   double worst = 0;
   for (int t = 0; t < 20; ++t) {
-    worst = std::max(worst, check_det_exp_trace(odyn::linalg::make_test_matrix(MatrixFamily::random, 50, rng)).rel_error);
+    worst =
+        std::max(worst, check_det_exp_trace(odyn::linalg::make_test_matrix(MatrixFamily::random, 50, rng)).rel_error);
   }
   EXPECT_LE(worst, 1e-13);
 }

@@ -28,8 +28,7 @@ void require_finite(const Eigen::MatrixBase<Derived>& a, const std::string& wher
   for (Eigen::Index j = 0; j < a.cols(); ++j) {
     for (Eigen::Index i = 0; i < a.rows(); ++i) {
       if (!isfinite(a(i, j))) {
-        throw InvalidArgument(where + ": entry (" + std::to_string(i) + ", " + std::to_string(j) +
-                              ") is not finite");
+        throw InvalidArgument(where + ": entry (" + std::to_string(i) + ", " + std::to_string(j) + ") is not finite");
       }
     }
   }

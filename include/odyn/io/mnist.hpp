@@ -19,10 +19,10 @@ struct IdxArray {
 IdxArray read_idx_ubyte(const std::string& path);
 
 struct MnistSet {
-  std::int64_t count = 0;           // number of images
-  int rows = 0, cols = 0;           // 28 x 28
-  std::vector<std::uint8_t> pixels; // count * rows * cols grey levels 0..255, image after image, row-major
-  std::vector<std::uint8_t> labels; // count digits 0..9
+  std::int64_t count = 0;            // number of images
+  int rows = 0, cols = 0;            // 28 x 28
+  std::vector<std::uint8_t> pixels;  // count * rows * cols grey levels 0..255, image after image, row-major
+  std::vector<std::uint8_t> labels;  // count digits 0..9
 
   // Pointer to the rows*cols pixels of image i.
   const std::uint8_t* image(std::int64_t i) const { return pixels.data() + i * rows * cols; }

@@ -10,11 +10,11 @@
 namespace odyn::io {
 
 struct NpyHeader {
-  int item_size = 8;            // 4 (float32) or 8 (float64)
-  bool big_endian = false;      // byte order of the stored values
-  bool fortran_order = false;   // column-major storage
+  int item_size = 8;           // 4 (float32) or 8 (float64)
+  bool big_endian = false;     // byte order of the stored values
+  bool fortran_order = false;  // column-major storage
   std::vector<std::int64_t> shape;
-  std::int64_t data_offset = 0; // bytes before the first value
+  std::int64_t data_offset = 0;  // bytes before the first value
 };
 
 // Reads and checks the header of a .npy file. Throws odyn::IoError on a wrong magic string, an

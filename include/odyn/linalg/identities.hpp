@@ -8,15 +8,15 @@ namespace odyn::linalg {
 
 // The outcome of comparing the two sides of an identity in floating point.
 struct IdentityCheck {
-  std::string name;        // the identity, e.g. "det(exp A) = exp(tr A)"
-  double lhs = 0, rhs = 0; // the two computed sides
-  double abs_error = 0;    // |lhs - rhs|
-  double rel_error = 0;    // |lhs - rhs| / |rhs|
-  std::string metric;      // which error `tolerance` bounds: "rel_error" or "abs_error"
-  double tolerance = 0;    // the bound the error must meet, derived from the problem (see the docs)
-  double condition = 0;    // the condition number the tolerance was scaled by
+  std::string name;         // the identity, e.g. "det(exp A) = exp(tr A)"
+  double lhs = 0, rhs = 0;  // the two computed sides
+  double abs_error = 0;     // |lhs - rhs|
+  double rel_error = 0;     // |lhs - rhs| / |rhs|
+  std::string metric;       // which error `tolerance` bounds: "rel_error" or "abs_error"
+  double tolerance = 0;     // the bound the error must meet, derived from the problem (see the docs)
+  double condition = 0;     // the condition number the tolerance was scaled by
   bool passed = false;
-  std::string note;        // why the check failed or could not decide; empty when it passed
+  std::string note;  // why the check failed or could not decide; empty when it passed
 };
 
 // A check whose tolerance exceeds this verifies fewer than two digits: it is reported as failed

@@ -1,8 +1,8 @@
 // Bridges between Eigen matrices and LibTorch tensors, and the torch layer's thread setting.
 #pragma once
 
-#include <Eigen/Core>
 #include <torch/torch.h>
+#include <Eigen/Core>
 
 namespace odyn::torch {
 
