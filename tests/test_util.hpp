@@ -4,10 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
+
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include "odyn/core/error.hpp"
 
 namespace odyn::test {
 
@@ -27,6 +29,17 @@ inline std::string read_file(const std::string& path) {
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+// The message of the odyn::IoError that f() throws, or "no error".
+template <class F>
+std::string io_error_of(F&& f) {
+  try {
+    f();
+  } catch (const odyn::IoError& e) {
+    return e.what();
+  }
+  return "no error";
 }
 
 struct Run {

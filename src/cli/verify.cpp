@@ -75,20 +75,18 @@ void print_table(const std::vector<Row>& rows, std::ostream& out) {
 }
 
 int run_det_exp_trace(const DetExpTraceOptions& o) {
-  std::vector<std::pair<std::string, Eigen::MatrixXd>> inputs;
-  if (!o.matrix.empty()) {
-    inputs.emplace_back("file", io::read_matrix(o.matrix));
-  }
+  const bool from_file = !o.matrix.empty();
+  const Eigen::MatrixXd file_matrix = from_file ? io::read_matrix(o.matrix) : Eigen::MatrixXd();
   const linalg::MatrixFamily family = linalg::parse_matrix_family(o.family);
   std::mt19937_64 rng(o.seed);
 
   std::vector<Row> rows;
   const bool tty = ::isatty(STDERR_FILENO);
   const auto start = std::chrono::steady_clock::now();
-  const int trials = o.matrix.empty() ? o.trials : 1;
+  const int trials = from_file ? 1 : o.trials;
   for (int t = 0; t < trials; ++t) {
-    const Eigen::MatrixXd a = o.matrix.empty() ? linalg::make_test_matrix(family, o.n, rng, o.scale) : inputs[0].second;
-    Row r{t, o.matrix.empty() ? o.family : "file", a.rows(), 0.0, {}};
+    const Eigen::MatrixXd a = from_file ? file_matrix : linalg::make_test_matrix(family, o.n, rng, o.scale);
+    Row r{t, from_file ? "file" : o.family, a.rows(), 0.0, {}};
     if (a.size() > 0 && a.rows() == a.cols()) r.norm1 = a.cwiseAbs().colwise().sum().maxCoeff();
     r.check = linalg::check_det_exp_trace(a);
     rows.push_back(std::move(r));

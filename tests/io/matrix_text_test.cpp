@@ -25,12 +25,7 @@ Eigen::MatrixXd parse(const std::string& s) {
 }
 
 std::string error_of(const std::string& s) {
-  try {
-    parse(s);
-  } catch (const IoError& e) {
-    return e.what();
-  }
-  return "no error";
+  return odyn::test::io_error_of([&] { parse(s); });
 }
 }  // namespace
 

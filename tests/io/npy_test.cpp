@@ -45,12 +45,7 @@ std::string raw(std::initializer_list<T> values, bool swap = false) {
 
 std::string error_of(const std::string& bytes) {
   const std::string path = write_file(scratch("bad.npy"), bytes);
-  try {
-    read_npy(path);
-  } catch (const IoError& e) {
-    return e.what();
-  }
-  return "no error";
+  return odyn::test::io_error_of([&] { read_npy(path); });
 }
 
 }  // namespace
