@@ -4,7 +4,6 @@
 #include <cstdlib>
 #include <fstream>
 
-#include "odyn/config.hpp"
 #include "odyn/core/error.hpp"
 
 namespace odyn::io {
