@@ -112,6 +112,14 @@ int run_det_exp_trace(const DetExpTraceOptions& o) {
   return failed == 0 ? 0 : 1;
 }
 
+const CLI::Validator kUnsignedInteger(
+    [](std::string& s) {
+      return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos
+                 ? std::string()
+                 : "expected a non-negative integer, got '" + s + "'";
+    },
+    "UINT");
+
 }  // namespace
 
 void add_verify_command(CLI::App& app, int& status) {
@@ -126,7 +134,7 @@ void add_verify_command(CLI::App& app, int& status) {
   auto* trials = det->add_option("--trials", o->trials, "Number of random matrices")
                      ->check(CLI::Range(1, 1000000))
                      ->capture_default_str();
-  auto* seed = det->add_option("--seed", o->seed, "Random seed")->capture_default_str();
+  auto* seed = det->add_option("--seed", o->seed, "Random seed")->check(kUnsignedInteger)->capture_default_str();
   auto* family = det->add_option("--family", o->family, "Test matrix family")
                      ->check(CLI::IsMember(linalg::matrix_family_names()))
                      ->capture_default_str();

@@ -57,6 +57,8 @@ TEST_F(Cli, UnknownOptionsAndValues) {
   expect_usage_error("verify det-exp-trace --n abc", "abc");
   expect_usage_error("verify det-exp-trace --trials -3", "--trials");
   expect_usage_error("--threads 0 verify det-exp-trace", "--threads");
+  expect_usage_error("verify det-exp-trace --seed -1", "expected a non-negative integer, got '-1'");
+  expect_usage_error("verify det-exp-trace --scale nan", "scale must be finite");
   expect_usage_error("verify det-exp-trace --matrix " + scratch("none.txt"), "none.txt");
   expect_usage_error("verify det-exp-trace --matrix " + write_file(scratch("m.txt"), "1 0\n0 1\n") + " --n 3", "--n");
 }
