@@ -14,7 +14,7 @@ all: build
 setup:
 	@scripts/setup.sh
 
-$(BUILD)/build.ninja:
+$(BUILD)/build.ninja: | setup
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS)
 
 configure: $(BUILD)/build.ninja
@@ -26,7 +26,7 @@ demo: build
 	@scripts/demo.sh $(BUILD)
 
 test: build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD) && ODYN_REQUIRE_MNIST=1 ctest --output-on-failure -j $(JOBS)
 
 bench: build
 	@bench/run.sh $(BUILD)

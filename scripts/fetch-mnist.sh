@@ -15,8 +15,17 @@ declare -A sha=(
   [t10k-labels-idx1-ubyte]=ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2
 )
 
-verified() {  # all four files present and matching (checked once, then remembered by a stamp)
+declare -A size=(
+  [train-images-idx3-ubyte]=47040016 [train-labels-idx1-ubyte]=60008
+  [t10k-images-idx3-ubyte]=7840016 [t10k-labels-idx1-ubyte]=10008
+)
+
+# All four files present with their sizes; their hashes are checked once, then remembered by a stamp.
+verified() {
   local stamp="$dest/.verified-$version"
+  for f in "${!size[@]}"; do
+    [ "$(stat -c %s "$dest/$f" 2>/dev/null)" = "${size[$f]}" ] || { rm -f "$stamp"; return 1; }
+  done
   [ -f "$stamp" ] && return 0
   for f in "${!sha[@]}"; do
     [ -f "$dest/$f" ] || return 1

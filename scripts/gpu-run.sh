@@ -42,7 +42,7 @@ step() {  # step NAME COMMAND...: runs a step with its log in $OUT/NAME.log
 step configure cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DODYN_WITH_CERES=OFF \
   -DODYN_WITH_TORCH=ON -DCMAKE_PREFIX_PATH="$prefix/usr;$torch_prefix" &&
   step build cmake --build "$build" -j "$(nproc)" &&
-  ODYN_DATA_DIR="$root/deps/data" step test ctest --test-dir "$build" --output-on-failure -j 4
+  step test env -C "$build" ODYN_DATA_DIR="$root/deps/data" ODYN_REQUIRE_MNIST=1 ctest --output-on-failure -j 4
 # The CUDA tests skip themselves without a device: say plainly whether they ran.
 "$build/bin/odyn_torch_tests" --gtest_filter='*Cuda*' >"$out/cuda.log" 2>&1
 if grep -q SKIPPED "$out/cuda.log"; then

@@ -47,10 +47,11 @@ struct Run {
   std::string out, err;
 };
 
-// Runs a shell command line, capturing its exit status, stdout and stderr.
+// Runs a shell command line, capturing its exit status, stdout and stderr (redirections inside
+// `command` apply first).
 inline Run run(const std::string& command) {
   const std::string out = scratch("stdout"), err = scratch("stderr");
-  const int raw = std::system((command + " >" + out + " 2>" + err + " </dev/null").c_str());
+  const int raw = std::system(("(" + command + ") >'" + out + "' 2>'" + err + "' </dev/null").c_str());
   Run r;
   r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
   r.out = read_file(out);

@@ -1,5 +1,6 @@
 // odyn: the command-line tool. See docs/cli.md.
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <exception>
 #include <iostream>
 
@@ -7,6 +8,26 @@
 #include "odyn/config.hpp"
 #include "odyn/core/error.hpp"
 #include "odyn/core/runtime.hpp"
+
+namespace {
+
+// Errors are one line: control characters from file names or file contents are escaped.
+int report_error(const std::string& message) {
+  std::string line;
+  for (unsigned char c : message) {
+    if (c < 0x20 || c == 0x7f) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", c);
+      line += hex;
+    } else {
+      line += static_cast<char>(c);
+    }
+  }
+  std::cerr << "odyn: error: " << line << '\n';
+  return 2;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"odyn " ODYN_VERSION_STRING
@@ -43,11 +64,10 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "odyn: error: " << e.what() << " (see odyn --help)\n";
-    return 2;
+    return report_error(std::string(e.what()) + " (see odyn --help)");
   } catch (const std::exception& e) {
-    std::cerr << "odyn: error: " << e.what() << '\n';
-    return 2;
+    return report_error(e.what());
   }
+  if (!std::cout.flush()) return report_error("cannot write the output");
   return status;
 }

@@ -1,7 +1,10 @@
 #include "odyn/io/matrix_text.hpp"
 
 #include <charconv>
+#include <cmath>
+#include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <vector>
 
@@ -15,12 +18,22 @@ bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
 }
 
-// Parses one whole token as a double; accepts a leading '+' (which std::from_chars does not).
+// Parses one whole token as a double. Accepts a leading '+' (std::from_chars does not) and, like
+// strtod and numpy.loadtxt, numbers too small for a double (1e-400 reads as 0); numbers too large
+// for one (1e400) are an error.
 bool parse_double(const char* first, const char* last, double& value) {
-  if (first != last && *first == '+') ++first;
-  auto [ptr, ec] = std::from_chars(first, last, value);
-  // Out-of-range decimal numbers (1e400) are an error: they cannot round-trip.
-  return ec == std::errc() && ptr == last;
+  if (first != last && *first == '+') {
+    ++first;
+    if (first != last && (*first == '-' || *first == '+')) return false;
+  }
+  const auto [ptr, ec] = std::from_chars(first, last, value);
+  if (ptr != last) return false;
+  if (ec == std::errc()) return true;
+  if (ec != std::errc::result_out_of_range) return false;
+  const double v = std::strtod(std::string(first, last).c_str(), nullptr);  // tells underflow from overflow
+  if (std::isinf(v)) return false;
+  value = v;
+  return true;
 }
 
 }  // namespace
@@ -31,7 +44,14 @@ Eigen::MatrixXd parse_matrix_text(std::istream& in, const std::string& source) {
   long cols_line = 0;
   long line_no = 0;
   std::string line;
-  while (std::getline(in, line)) {
+  // Lines end at '\n' or a lone '\r' (old Mac files); a '\r' before '\n' is whitespace.
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw IoError(source + ": read error");
+  for (std::size_t k = 0; k + 1 < text.size(); ++k) {
+    if (text[k] == '\r' && text[k + 1] != '\n') text[k] = '\n';
+  }
+  std::istringstream lines(text);
+  while (std::getline(lines, line)) {
     ++line_no;
     const std::size_t hash = line.find('#');
     const std::size_t end = hash == std::string::npos ? line.size() : hash;
@@ -60,7 +80,6 @@ Eigen::MatrixXd parse_matrix_text(std::istream& in, const std::string& source) {
                     " values (as on line " + std::to_string(cols_line) + "), found " + std::to_string(count));
     }
   }
-  if (in.bad()) throw IoError(source + ": read error");
   if (cols <= 0) throw IoError(source + ": no numbers found");
   const Eigen::Index rows = static_cast<Eigen::Index>(values.size()) / cols;
   return Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(values.data(), rows,
@@ -74,6 +93,10 @@ Eigen::MatrixXd read_matrix_text(const std::string& path) {
 }
 
 void write_matrix_text(const std::string& path, const Eigen::MatrixXd& m, const std::string& header) {
+  if (m.size() == 0) {
+    throw InvalidArgument("write_matrix_text: the text format cannot hold an empty " + std::to_string(m.rows()) + "x" +
+                          std::to_string(m.cols()) + " matrix (use .npy)");
+  }
   write_file_atomically(path, [&](std::ostream& out) {
     if (!header.empty()) {
       std::istringstream lines(header);

@@ -67,7 +67,7 @@ MnistSet read_mnist(const std::string& dir, MnistSplit split) {
 
 std::string default_mnist_dir() {
   if (const char* env = std::getenv("ODYN_DATA_DIR"); env && *env) return std::string(env) + "/mnist";
-  return std::string(ODYN_DEFAULT_DATA_DIR) + "/mnist";
+  return "data/mnist";
 }
 
 }  // namespace odyn::io

@@ -12,7 +12,7 @@ using odyn::test::scratch;
 using odyn::test::write_file;
 
 namespace {
-const std::string cli = ODYN_CLI;
+const std::string cli = std::string(ODYN_CLI).empty() ? "" : "'" + std::string(ODYN_CLI) + "'";
 
 // Bad input: exit status 2 and exactly one line on stderr that starts with "odyn: error:".
 void expect_usage_error(const std::string& args, const std::string& fragment) {
@@ -57,7 +57,8 @@ TEST_F(Cli, UnknownOptionsAndValues) {
   expect_usage_error("verify det-exp-trace --n abc", "abc");
   expect_usage_error("verify det-exp-trace --trials -3", "--trials");
   expect_usage_error("--threads 0 verify det-exp-trace", "--threads");
-  expect_usage_error("verify det-exp-trace --seed -1", "expected a non-negative integer, got '-1'");
+  expect_usage_error("verify det-exp-trace --seed -1", "expected an integer from 0 to 2^64 - 1, got '-1'");
+  expect_usage_error("verify det-exp-trace --seed 18446744073709551616", "got '18446744073709551616'");
   expect_usage_error("verify det-exp-trace --scale nan", "scale must be finite");
   expect_usage_error("verify det-exp-trace --matrix " + scratch("none.txt"), "none.txt");
   expect_usage_error("verify det-exp-trace --matrix " + write_file(scratch("m.txt"), "1 0\n0 1\n") + " --n 3", "--n");
@@ -78,6 +79,14 @@ TEST_F(Cli, MalformedMatrixFiles) {
       "verify det-exp-trace --matrix " +
           write_file(scratch("bad.npy"), std::string("\x93NUMPX\x01\x00\x10\x00", 10) + std::string(16, ' ')),
       "wrong magic string");
+}
+
+TEST_F(Cli, ErrorsStayOnOneLineAndOutputFailuresAreReported) {
+  const std::string odd = scratch("two\nlines.txt");
+  expect_usage_error("verify det-exp-trace --matrix '" + write_file(odd, "1 2\n3\n") + "'", "two\\x0alines.txt");
+  const auto r = run(cli + " verify det-exp-trace --n 2 --trials 1 >/dev/full");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("cannot write the output"), std::string::npos) << r.err;
 }
 
 TEST_F(Cli, MatrixFileIsVerified) {

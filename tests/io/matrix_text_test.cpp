@@ -47,6 +47,20 @@ TEST(MatrixText, CommentsBlankLinesTabsAndCrLf) {
   EXPECT_EQ(m, expected);
 }
 
+TEST(MatrixText, OldMacLineEndsAndUnderflow) {
+  Eigen::MatrixXd expected(2, 2);
+  expected << 1, 2, 3, 4;
+  EXPECT_EQ(parse("1 2\r3 4\r"), expected);
+  const Eigen::MatrixXd tiny = parse("1e-400 -1e-400 4.9e-324\n");
+  EXPECT_EQ(tiny(0, 0), 0.0);
+  EXPECT_TRUE(std::signbit(tiny(0, 1)));
+  EXPECT_EQ(tiny(0, 2), std::numeric_limits<double>::denorm_min());
+}
+
+TEST(MatrixText, EmptyMatricesAreRefusedOnWrite) {
+  EXPECT_THROW(write_matrix_text(scratch("e.txt"), Eigen::MatrixXd(3, 0)), odyn::InvalidArgument);
+}
+
 TEST(MatrixText, SingleColumnAndNonFiniteTokens) {
   const Eigen::MatrixXd m = parse("nan\ninf\n-inf\n");
   ASSERT_EQ(m.rows(), 3);
@@ -64,6 +78,7 @@ TEST(MatrixText, NonNumbersNameLineAndColumn) {
   EXPECT_EQ(error_of("1 2\n3 abc\n"), "mem:2:3: 'abc' is not a number");
   EXPECT_EQ(error_of("1 2,\n"), "mem:1:3: '2,' is not a number");
   EXPECT_EQ(error_of("1e999\n"), "mem:1:1: '1e999' is not a number");  // out of range
+  EXPECT_EQ(error_of("+-1\n"), "mem:1:1: '+-1' is not a number");
 }
 
 TEST(MatrixText, EmptyInputIsAnError) {

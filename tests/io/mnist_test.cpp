@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cstdlib>
 #include <filesystem>
 
 #include "../test_util.hpp"
@@ -22,6 +23,13 @@ std::string be32(std::uint32_t v) {
 bool have_mnist() {
   return std::filesystem::exists(odyn::io::default_mnist_dir() + "/train-images-idx3-ubyte");
 }
+
+// Without the data these tests skip, unless ODYN_REQUIRE_MNIST is set (make test sets it).
+#define REQUIRE_MNIST_OR_SKIP()                                                                            \
+  if (!have_mnist()) {                                                                                     \
+    if (std::getenv("ODYN_REQUIRE_MNIST")) FAIL() << "MNIST missing in " << odyn::io::default_mnist_dir(); \
+    GTEST_SKIP() << "MNIST not in " << odyn::io::default_mnist_dir() << " (run scripts/setup.sh)";         \
+  }
 
 }  // namespace
 
@@ -58,7 +66,7 @@ TEST(Idx, MnistRejectsMismatchedCountsAndBadLabels) {
 
 // Counts, shapes and label histograms of the real data set (LeCun et al., 1998).
 TEST(Mnist, TrainingSplit) {
-  if (!have_mnist()) GTEST_SKIP() << "MNIST not in " << odyn::io::default_mnist_dir() << " (run scripts/setup.sh)";
+  REQUIRE_MNIST_OR_SKIP();
   const auto s = odyn::io::read_mnist(odyn::io::default_mnist_dir(), MnistSplit::train);
   EXPECT_EQ(s.count, 60000);
   EXPECT_EQ(s.rows, 28);
@@ -71,7 +79,7 @@ TEST(Mnist, TrainingSplit) {
 }
 
 TEST(Mnist, TestSplit) {
-  if (!have_mnist()) GTEST_SKIP() << "MNIST not in " << odyn::io::default_mnist_dir() << " (run scripts/setup.sh)";
+  REQUIRE_MNIST_OR_SKIP();
   const auto s = odyn::io::read_mnist(odyn::io::default_mnist_dir(), MnistSplit::test);
   EXPECT_EQ(s.count, 10000);
   EXPECT_EQ(s.rows, 28);

@@ -24,10 +24,9 @@ void require_nonempty(const Eigen::MatrixBase<Derived>& a, const std::string& wh
 // Throws if any entry is NaN or infinite, naming the first such entry.
 template <class Derived>
 void require_finite(const Eigen::MatrixBase<Derived>& a, const std::string& where) {
-  using std::isfinite;
   for (Eigen::Index j = 0; j < a.cols(); ++j) {
     for (Eigen::Index i = 0; i < a.rows(); ++i) {
-      if (!isfinite(a(i, j))) {
+      if (!(Eigen::numext::isfinite)(a(i, j))) {
         throw InvalidArgument(where + ": entry (" + std::to_string(i) + ", " + std::to_string(j) + ") is not finite");
       }
     }

@@ -20,7 +20,8 @@ Eigen::MatrixXd read_matrix_text(const std::string& path);
 // Writes `m` as text with the shortest decimal form of each entry that reads back to the same
 // double, so that read_matrix_text(write_matrix_text(m)) == m exactly (NaN and infinities
 // included, written as nan, inf, -inf). A non-empty `header` is written first, each of its lines
-// prefixed by "# ". The file is replaced atomically.
+// prefixed by "# ". The file is replaced atomically. Throws odyn::InvalidArgument for an empty
+// matrix, which the text format cannot represent.
 void write_matrix_text(const std::string& path, const Eigen::MatrixXd& m, const std::string& header = "");
 
 }  // namespace odyn::io

@@ -35,7 +35,7 @@ enum class MnistSplit { train, test };
 MnistSet read_mnist(const std::string& dir, MnistSplit split);
 
 // The directory the MNIST files are expected in: $ODYN_DATA_DIR/mnist if that variable is set,
-// otherwise data/mnist under the source tree odyn was built from.
+// otherwise data/mnist relative to the working directory (where scripts/setup.sh puts them).
 std::string default_mnist_dir();
 
 }  // namespace odyn::io

@@ -40,7 +40,9 @@ inline constexpr double kInconclusiveTolerance = 1e-2;
 // s <= log2(2 ||A||_1 / 5.37) squarings doubles that (<= ~15 ||A||_1 u; c_exp = 32 for margin).
 // n u sum |a_ii| is the error of the computed trace. safety is a constant margin; docs/identities.md
 // records the measured error / model ratios.
-// Throws odyn::InvalidArgument if A is empty, not square, not finite, or exp(+-A) overflows.
+// When exp(A) or exp(-A) overflows, nothing can be compared: the result is not passed, its note
+// says "inconclusive" and its numbers are NaN. Throws odyn::InvalidArgument if A is empty, not
+// square or not finite.
 IdentityCheck check_det_exp_trace(const Eigen::MatrixXd& a);
 
 // The safety factor of check_det_exp_trace's tolerance.
