@@ -4,8 +4,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
-#include <iterator>
 #include <sstream>
+#include <string_view>
 #include <vector>
 
 #include "odyn/core/error.hpp"
@@ -43,18 +43,19 @@ Eigen::MatrixXd parse_matrix_text(std::istream& in, const std::string& source) {
   Eigen::Index cols = -1;
   long cols_line = 0;
   long line_no = 0;
-  std::string line;
-  // Lines end at '\n' or a lone '\r' (old Mac files); a '\r' before '\n' is whitespace.
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string text;
+  char chunk[1 << 16];
+  while (in.read(chunk, sizeof chunk) || in.gcount() > 0) text.append(chunk, static_cast<std::size_t>(in.gcount()));
   if (in.bad()) throw IoError(source + ": read error");
-  for (std::size_t k = 0; k + 1 < text.size(); ++k) {
-    if (text[k] == '\r' && text[k + 1] != '\n') text[k] = '\n';
-  }
-  std::istringstream lines(text);
-  while (std::getline(lines, line)) {
+  // Lines end at "\n", "\r\n" or a lone "\r" (old Mac files).
+  for (std::size_t start = 0; start < text.size();) {
+    std::size_t stop = text.find_first_of("\r\n", start);
+    if (stop == std::string::npos) stop = text.size();
+    const std::string_view line(text.data() + start, stop - start);
+    start = stop + (text.compare(stop, 2, "\r\n") == 0 ? 2 : 1);
     ++line_no;
     const std::size_t hash = line.find('#');
-    const std::size_t end = hash == std::string::npos ? line.size() : hash;
+    const std::size_t end = hash == std::string_view::npos ? line.size() : hash;
     Eigen::Index count = 0;
     std::size_t i = 0;
     while (i < end) {
@@ -65,7 +66,7 @@ Eigen::MatrixXd parse_matrix_text(std::istream& in, const std::string& source) {
       double v;
       if (!parse_double(line.data() + i, line.data() + j, v)) {
         throw IoError(source + ":" + std::to_string(line_no) + ":" + std::to_string(i + 1) + ": '" +
-                      line.substr(i, j - i) + "' is not a number");
+                      std::string(line.substr(i, j - i)) + "' is not a number");
       }
       values.push_back(v);
       ++count;
