@@ -18,17 +18,20 @@ def median_time(fn, repeat=7):
 
 def main():
     x = np.random.default_rng(1).standard_normal((10000, 10))
-    d = tempfile.mkdtemp(prefix="odyn_peer_io_")
+    with tempfile.TemporaryDirectory(prefix="odyn_peer_io_") as d:
+        print(json.dumps(run(x, d)))
+
+
+def run(x, d):
     txt, npy = os.path.join(d, "r.txt"), os.path.join(d, "r.npy")
     np.savetxt(txt, x, fmt="%.17g")
     np.save(npy, x)
-    results = {
+    return {
         "WriteText": median_time(lambda: np.savetxt(os.path.join(d, "w.txt"), x, fmt="%.17g")),
         "ReadText": median_time(lambda: np.loadtxt(txt)),
         "WriteNpy": median_time(lambda: np.save(os.path.join(d, "w.npy"), x)),
         "ReadNpy": median_time(lambda: np.load(npy)),
     }
-    print(json.dumps(results))
 
 
 if __name__ == "__main__":

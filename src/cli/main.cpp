@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("odyn ") + ODYN_VERSION_STRING);
   int threads = 1;
   app.add_option("--threads", threads, "Threads for parallel kernels (keep 1 on small machines)")
+      ->check(CLI::TypeValidator<int>("an integer"))
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
   app.parse_complete_callback([&] { odyn::set_num_threads(threads); });

@@ -136,8 +136,12 @@ void add_verify_command(CLI::App& app, int& status) {
       "det-exp-trace",
       "Compare det(exp A) with exp(tr A) (log|det exp A| with tr A where the determinant would overflow) "
       "on random test matrices or on a matrix file; exit status 1 if a check fails");
-  auto* n = det->add_option("--n", o->n, "Matrix size")->check(CLI::Range(1, 2000))->capture_default_str();
+  auto* n = det->add_option("--n", o->n, "Matrix size")
+                ->check(CLI::TypeValidator<int>("an integer"))
+                ->check(CLI::Range(1, 2000))
+                ->capture_default_str();
   auto* trials = det->add_option("--trials", o->trials, "Number of random matrices")
+                     ->check(CLI::TypeValidator<int>("an integer"))
                      ->check(CLI::Range(1, 1000000))
                      ->capture_default_str();
   auto* seed = det->add_option("--seed", o->seed, "Random seed")->check(kUnsignedInteger)->capture_default_str();
