@@ -8,6 +8,7 @@
 #include "odyn/core/error.hpp"
 #include "odyn/core/validate.hpp"
 #include "odyn/linalg/expm.hpp"
+#include "odyn/linalg/slogdet.hpp"
 
 namespace odyn::linalg {
 
@@ -32,13 +33,8 @@ IdentityCheck check_det_exp_trace(const Eigen::MatrixXd& a) {
   const double trace = a.trace();
 
   const Eigen::PartialPivLU<Eigen::MatrixXd> lu(x);
-  double log_abs_det = 0;
-  double sign = lu.permutationP().determinant();
-  for (Eigen::Index i = 0; i < lu.matrixLU().rows(); ++i) {
-    const double pivot = lu.matrixLU()(i, i);
-    log_abs_det += std::log(std::abs(pivot));
-    if (pivot < 0) sign = -sign;
-  }
+  const SignLogDet<double> sld = slogdet(lu);
+  const double log_abs_det = sld.log_abs, sign = sld.sign;
 
   IdentityCheck c;
   c.condition = kappa;
