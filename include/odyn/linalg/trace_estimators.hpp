@@ -1,0 +1,42 @@
+// Randomized estimators of tr(A) that touch A only through products A X with blocks of vectors.
+#pragma once
+
+#include <Eigen/Core>
+#include <functional>
+#include <random>
+
+namespace odyn::linalg {
+
+// Applies an n x n matrix to an n x k block of vectors, returning the n x k product.
+using MatVec = std::function<Eigen::MatrixXd(const Eigen::MatrixXd&)>;
+
+enum class Probe {
+  rademacher,  // entries +-1 with equal probability: Var = 2 (||A||_F^2 - sum a_ii^2) / l for symmetric A
+  gaussian,    // entries N(0, 1):                    Var = 2 ||A||_F^2 / l for symmetric A
+};
+
+struct TraceEstimate {
+  double value = 0;      // the estimate of tr(A)
+  double std_error = 0;  // estimated standard deviation of `value` (NaN when it cannot be estimated)
+  int matvecs = 0;       // products with A used
+};
+
+// Hutchinson's estimator (Hutchinson 1990; Girard 1989): tr(A) ~ (1/l) sum_i z_i^T A z_i with l
+// independent probes z_i. Unbiased for any square A. std_error is the sample standard deviation of
+// the l terms over sqrt(l) (NaN for l = 1). Throws odyn::InvalidArgument if n < 1, probes < 1, or
+// the product has the wrong shape or is not finite.
+TraceEstimate hutchinson(const MatVec& a, Eigen::Index n, int probes, std::mt19937_64& rng,
+                         Probe probe = Probe::rademacher);
+TraceEstimate hutchinson(const Eigen::MatrixXd& a, int probes, std::mt19937_64& rng, Probe probe = Probe::rademacher);
+
+// Hutch++ (Meyer, Musco, Musco & Woodruff, SOSA 2021): with k = matvecs / 3, sketch Q = orth(A S)
+// from k probes S, take tr(Q^T A Q) exactly and estimate the rest, tr((I - QQ^T) A (I - QQ^T)), by
+// Hutchinson with k probes. For symmetric positive semidefinite A its error falls like 1/matvecs
+// (Hutchinson: 1/sqrt(matvecs)). std_error is that of the Hutchinson part. Throws as hutchinson
+// does, and if matvecs < 3.
+TraceEstimate hutch_plus_plus(const MatVec& a, Eigen::Index n, int matvecs, std::mt19937_64& rng,
+                              Probe probe = Probe::rademacher);
+TraceEstimate hutch_plus_plus(const Eigen::MatrixXd& a, int matvecs, std::mt19937_64& rng,
+                              Probe probe = Probe::rademacher);
+
+}  // namespace odyn::linalg

@@ -1,0 +1,97 @@
+#include "odyn/linalg/trace_estimators.hpp"
+
+#include <Eigen/QR>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "odyn/core/error.hpp"
+#include "odyn/core/validate.hpp"
+
+namespace odyn::linalg {
+namespace {
+
+Eigen::MatrixXd probes_block(Eigen::Index n, int k, std::mt19937_64& rng, Probe probe) {
+  Eigen::MatrixXd z(n, k);
+  if (probe == Probe::gaussian) {
+    std::normal_distribution<double> normal(0.0, 1.0);
+    for (Eigen::Index i = 0; i < z.size(); ++i) z.data()[i] = normal(rng);
+  } else {
+    std::bernoulli_distribution coin(0.5);
+    for (Eigen::Index i = 0; i < z.size(); ++i) z.data()[i] = coin(rng) ? 1.0 : -1.0;
+  }
+  return z;
+}
+
+// A X with the shape and finiteness of the result checked.
+Eigen::MatrixXd apply(const MatVec& a, const Eigen::MatrixXd& x, const char* where) {
+  Eigen::MatrixXd y = a(x);
+  if (y.rows() != x.rows() || y.cols() != x.cols()) {
+    throw InvalidArgument(std::string(where) + ": the mat-vec returned " + std::to_string(y.rows()) + "x" +
+                          std::to_string(y.cols()) + " for a " + std::to_string(x.rows()) + "x" +
+                          std::to_string(x.cols()) + " block");
+  }
+  require_finite(y, std::string(where) + ": mat-vec result");
+  return y;
+}
+
+void check_sizes(Eigen::Index n, int count, int least, const char* where, const char* what) {
+  if (n < 1) throw InvalidArgument(std::string(where) + ": expected n >= 1, got " + std::to_string(n));
+  if (count < least) {
+    throw InvalidArgument(std::string(where) + ": expected " + what + " >= " + std::to_string(least) + ", got " +
+                          std::to_string(count));
+  }
+}
+
+// Mean and standard error of the per-probe terms z_i^T (A z_i).
+TraceEstimate mean_of_quadratic_forms(const Eigen::MatrixXd& z, const Eigen::MatrixXd& az) {
+  const Eigen::ArrayXd terms = (z.array() * az.array()).colwise().sum().transpose();
+  const double l = static_cast<double>(terms.size());
+  TraceEstimate e;
+  e.value = terms.mean();
+  e.std_error = terms.size() > 1 ? std::sqrt((terms - e.value).square().sum() / (l - 1) / l)
+                                 : std::numeric_limits<double>::quiet_NaN();
+  e.matvecs = static_cast<int>(terms.size());
+  return e;
+}
+
+MatVec dense(const Eigen::MatrixXd& a, const char* where) {
+  require_square(a, where);
+  require_finite(a, where);
+  return [&a](const Eigen::MatrixXd& x) -> Eigen::MatrixXd { return a * x; };
+}
+
+}  // namespace
+
+TraceEstimate hutchinson(const MatVec& a, Eigen::Index n, int probes, std::mt19937_64& rng, Probe probe) {
+  check_sizes(n, probes, 1, "hutchinson", "probes");
+  const Eigen::MatrixXd z = probes_block(n, probes, rng, probe);
+  return mean_of_quadratic_forms(z, apply(a, z, "hutchinson"));
+}
+
+TraceEstimate hutchinson(const Eigen::MatrixXd& a, int probes, std::mt19937_64& rng, Probe probe) {
+  return hutchinson(dense(a, "hutchinson"), a.rows(), probes, rng, probe);
+}
+
+TraceEstimate hutch_plus_plus(const MatVec& a, Eigen::Index n, int matvecs, std::mt19937_64& rng, Probe probe) {
+  check_sizes(n, matvecs, 3, "hutch_plus_plus", "matvecs");
+  const int k = matvecs / 3;
+  const Eigen::MatrixXd s = probes_block(n, k, rng, probe);
+  const Eigen::MatrixXd as = apply(a, s, "hutch_plus_plus");
+  const Eigen::HouseholderQR<Eigen::MatrixXd> qr(as);
+  const Eigen::MatrixXd q = qr.householderQ() * Eigen::MatrixXd::Identity(n, std::min<Eigen::Index>(k, n));
+  const double top = (q.transpose() * apply(a, q, "hutch_plus_plus")).trace();
+
+  Eigen::MatrixXd g = probes_block(n, k, rng, probe);
+  g -= q * (q.transpose() * g);  // project the probes off range(Q)
+  TraceEstimate rest = mean_of_quadratic_forms(g, apply(a, g, "hutch_plus_plus"));
+  rest.value += top;
+  rest.matvecs = 2 * k + static_cast<int>(q.cols());
+  return rest;
+}
+
+TraceEstimate hutch_plus_plus(const Eigen::MatrixXd& a, int matvecs, std::mt19937_64& rng, Probe probe) {
+  return hutch_plus_plus(dense(a, "hutch_plus_plus"), a.rows(), matvecs, rng, probe);
+}
+
+}  // namespace odyn::linalg
