@@ -1,5 +1,6 @@
 #include "odyn/linalg/trace_estimators.hpp"
 
+#include <Eigen/Eigenvalues>
 #include <Eigen/QR>
 #include <cmath>
 #include <limits>
@@ -92,6 +93,70 @@ TraceEstimate hutch_plus_plus(const MatVec& a, Eigen::Index n, int matvecs, std:
 
 TraceEstimate hutch_plus_plus(const Eigen::MatrixXd& a, int matvecs, std::mt19937_64& rng, Probe probe) {
   return hutch_plus_plus(dense(a, "hutch_plus_plus"), a.rows(), matvecs, rng, probe);
+}
+
+TraceEstimate slq_trace(const MatVec& a, Eigen::Index n, const std::function<double(double)>& f, int probes, int steps,
+                        std::mt19937_64& rng) {
+  check_sizes(n, probes, 1, "slq_trace", "probes");
+  check_sizes(n, steps, 1, "slq_trace", "steps");
+  const Eigen::Index m = std::min<Eigen::Index>(steps, n);
+  const Eigen::MatrixXd v = probes_block(n, probes, rng, Probe::rademacher);
+  Eigen::ArrayXd terms(probes);
+  int matvecs = 0;
+  for (int p = 0; p < probes; ++p) {
+    Eigen::MatrixXd q(n, m);  // orthonormal Lanczos basis
+    Eigen::VectorXd alpha(m), beta(m);
+    q.col(0) = v.col(p) / std::sqrt(static_cast<double>(n));
+    Eigen::Index k = 0;  // steps taken
+    for (; k < m; ++k) {
+      Eigen::VectorXd w = apply(a, q.col(k), "slq_trace");
+      ++matvecs;
+      alpha(k) = q.col(k).dot(w);
+      for (int pass = 0; pass < 2; ++pass) w -= q.leftCols(k + 1) * (q.leftCols(k + 1).transpose() * w);
+      if (k + 1 == m) {
+        ++k;
+        break;
+      }
+      beta(k) = w.norm();
+      if (beta(k) <= 1e-12 * std::max(std::abs(alpha(k)), 1.0)) {  // invariant subspace: quadrature is exact
+        ++k;
+        break;
+      }
+      q.col(k + 1) = w / beta(k);
+    }
+    Eigen::MatrixXd t = Eigen::MatrixXd::Zero(k, k);
+    for (Eigen::Index i = 0; i < k; ++i) {
+      t(i, i) = alpha(i);
+      if (i + 1 < k) t(i, i + 1) = t(i + 1, i) = beta(i);
+    }
+    const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(t);
+    double sum = 0;
+    for (Eigen::Index i = 0; i < k; ++i) {
+      const double tau = eig.eigenvectors()(0, i);
+      sum += tau * tau * f(eig.eigenvalues()(i));
+    }
+    terms(p) = static_cast<double>(n) * sum;
+  }
+  TraceEstimate e;
+  e.value = terms.mean();
+  e.std_error = probes > 1 ? std::sqrt((terms - e.value).square().sum() / (probes - 1) / probes)
+                           : std::numeric_limits<double>::quiet_NaN();
+  e.matvecs = matvecs;
+  if (!std::isfinite(e.value)) throw InvalidArgument("slq_trace: f is not finite at a Ritz value");
+  return e;
+}
+
+TraceEstimate slq_logdet(const MatVec& a, Eigen::Index n, int probes, int steps, std::mt19937_64& rng) {
+  const auto log_positive = [](double x) {
+    if (!(x > 0))
+      throw InvalidArgument("slq_logdet: matrix is not positive definite (Ritz value " + std::to_string(x) + ")");
+    return std::log(x);
+  };
+  return slq_trace(a, n, log_positive, probes, steps, rng);
+}
+
+TraceEstimate slq_logdet(const Eigen::MatrixXd& a, int probes, int steps, std::mt19937_64& rng) {
+  return slq_logdet(dense(a, "slq_logdet"), a.rows(), probes, steps, rng);
 }
 
 }  // namespace odyn::linalg

@@ -39,4 +39,19 @@ TraceEstimate hutch_plus_plus(const MatVec& a, Eigen::Index n, int matvecs, std:
 TraceEstimate hutch_plus_plus(const Eigen::MatrixXd& a, int matvecs, std::mt19937_64& rng,
                               Probe probe = Probe::rademacher);
 
+// Stochastic Lanczos quadrature (Ubaru, Chen & Saad, SIAM J. Matrix Anal. Appl. 38(4), 2017)
+// for tr f(A), A symmetric: for each of `probes` Rademacher vectors v (|v|^2 = n), `steps` Lanczos
+// steps from v/|v| (with full reorthogonalization) give a tridiagonal T with eigenpairs
+// (theta_k, y_k), and n sum_k y_k[0]^2 f(theta_k) is a Gauss-quadrature estimate of v^T f(A) v.
+// The result averages these; std_error is their sample standard deviation over sqrt(probes). With
+// steps >= the number of distinct eigenvalues the quadrature is exact and only the probe variance
+// remains. Throws odyn::InvalidArgument for n < 1, probes < 1, steps < 1, or bad mat-vec results.
+TraceEstimate slq_trace(const MatVec& a, Eigen::Index n, const std::function<double(double)>& f, int probes, int steps,
+                        std::mt19937_64& rng);
+
+// log det A for symmetric positive definite A by stochastic Lanczos quadrature with f = log.
+// Throws odyn::InvalidArgument if a Ritz value is not positive (A is not positive definite).
+TraceEstimate slq_logdet(const MatVec& a, Eigen::Index n, int probes, int steps, std::mt19937_64& rng);
+TraceEstimate slq_logdet(const Eigen::MatrixXd& a, int probes, int steps, std::mt19937_64& rng);
+
 }  // namespace odyn::linalg
