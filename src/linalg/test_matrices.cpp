@@ -6,16 +6,13 @@
 #include "odyn/core/error.hpp"
 
 namespace odyn::linalg {
-namespace {
 
-Eigen::MatrixXd gaussian(int rows, int cols, std::mt19937_64& rng, double sd) {
+Eigen::MatrixXd gaussian_matrix(int rows, int cols, std::mt19937_64& rng, double sd) {
   std::normal_distribution<double> normal(0.0, 1.0);
   Eigen::MatrixXd g(rows, cols);
   for (Eigen::Index i = 0; i < g.size(); ++i) g.data()[i] = sd * normal(rng);
   return g;
 }
-
-}  // namespace
 
 const std::vector<std::string>& matrix_family_names() {
   static const std::vector<std::string> names = {"random", "normal", "nilpotent", "jordan", "rotation"};
@@ -38,7 +35,7 @@ MatrixFamily parse_matrix_family(const std::string& name) {
 
 Eigen::MatrixXd random_orthogonal(int n, std::mt19937_64& rng) {
   if (n < 1) throw InvalidArgument("random_orthogonal: expected n >= 1, got " + std::to_string(n));
-  Eigen::HouseholderQR<Eigen::MatrixXd> qr(gaussian(n, n, rng, 1.0));
+  Eigen::HouseholderQR<Eigen::MatrixXd> qr(gaussian_matrix(n, n, rng, 1.0));
   Eigen::MatrixXd q = qr.householderQ();
   const Eigen::MatrixXd& r = qr.matrixQR();
   for (int j = 0; j < n; ++j) {
@@ -55,9 +52,9 @@ Eigen::MatrixXd make_test_matrix(MatrixFamily family, int n, std::mt19937_64& rn
   const double rn = std::sqrt(static_cast<double>(n));
   switch (family) {
     case MatrixFamily::random:
-      return gaussian(n, n, rng, scale / rn);
+      return gaussian_matrix(n, n, rng, scale / rn);
     case MatrixFamily::rotation: {
-      const Eigen::MatrixXd g = gaussian(n, n, rng, 1.0);
+      const Eigen::MatrixXd g = gaussian_matrix(n, n, rng, 1.0);
       return (g - g.transpose()) * (scale / std::sqrt(2.0 * n));
     }
     case MatrixFamily::normal: {
@@ -75,7 +72,7 @@ Eigen::MatrixXd make_test_matrix(MatrixFamily family, int n, std::mt19937_64& rn
       return q * b * q.transpose();
     }
     case MatrixFamily::nilpotent: {
-      Eigen::MatrixXd nil = gaussian(n, n, rng, scale / rn).triangularView<Eigen::StrictlyUpper>();
+      Eigen::MatrixXd nil = gaussian_matrix(n, n, rng, scale / rn).triangularView<Eigen::StrictlyUpper>();
       const Eigen::MatrixXd q = random_orthogonal(n, rng);
       return q * nil * q.transpose();
     }

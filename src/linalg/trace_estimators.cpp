@@ -44,16 +44,20 @@ void check_sizes(Eigen::Index n, int count, int least, const char* where, const 
   }
 }
 
-// Mean and standard error of the per-probe terms z_i^T (A z_i).
-TraceEstimate mean_of_quadratic_forms(const Eigen::MatrixXd& z, const Eigen::MatrixXd& az) {
-  const Eigen::ArrayXd terms = (z.array() * az.array()).colwise().sum().transpose();
+// Mean of independent per-probe estimates and its standard error (NaN for a single probe).
+TraceEstimate mean_of_terms(const Eigen::ArrayXd& terms, int matvecs) {
   const double l = static_cast<double>(terms.size());
   TraceEstimate e;
   e.value = terms.mean();
   e.std_error = terms.size() > 1 ? std::sqrt((terms - e.value).square().sum() / (l - 1) / l)
                                  : std::numeric_limits<double>::quiet_NaN();
-  e.matvecs = static_cast<int>(terms.size());
+  e.matvecs = matvecs;
   return e;
+}
+
+// Hutchinson's per-probe terms z_i^T (A z_i), averaged.
+TraceEstimate mean_of_quadratic_forms(const Eigen::MatrixXd& z, const Eigen::MatrixXd& az) {
+  return mean_of_terms((z.array() * az.array()).colwise().sum().transpose(), static_cast<int>(z.cols()));
 }
 
 MatVec dense(const Eigen::MatrixXd& a, const char* where) {
@@ -137,11 +141,7 @@ TraceEstimate slq_trace(const MatVec& a, Eigen::Index n, const std::function<dou
     }
     terms(p) = static_cast<double>(n) * sum;
   }
-  TraceEstimate e;
-  e.value = terms.mean();
-  e.std_error = probes > 1 ? std::sqrt((terms - e.value).square().sum() / (probes - 1) / probes)
-                           : std::numeric_limits<double>::quiet_NaN();
-  e.matvecs = matvecs;
+  const TraceEstimate e = mean_of_terms(terms, matvecs);
   if (!std::isfinite(e.value)) throw InvalidArgument("slq_trace: f is not finite at a Ritz value");
   return e;
 }

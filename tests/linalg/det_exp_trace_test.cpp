@@ -21,10 +21,7 @@ using odyn::linalg::MatrixFamily;
 namespace {
 
 MatrixXd gaussian(int n, std::mt19937_64& rng, double sd = 1.0) {
-  std::normal_distribution<double> normal(0.0, sd);
-  MatrixXd a(n, n);
-  for (Eigen::Index i = 0; i < a.size(); ++i) a.data()[i] = normal(rng);
-  return a;
+  return odyn::linalg::gaussian_matrix(n, n, rng, sd);
 }
 
 double norm1(const MatrixXd& a) {

@@ -18,11 +18,8 @@ namespace {
 // Sample covariance of `samples` Gaussian points in d dimensions with a random mixing matrix:
 // rank min(samples - 1, d), as in FID with fewer images than feature dimensions.
 MatrixXd sample_covariance(int d, int samples, std::mt19937_64& rng) {
-  std::normal_distribution<double> normal;
-  MatrixXd mix(d, d), x(samples, d);
-  for (Eigen::Index i = 0; i < mix.size(); ++i) mix.data()[i] = normal(rng);
-  for (Eigen::Index i = 0; i < x.size(); ++i) x.data()[i] = normal(rng);
-  x = x * mix;
+  const MatrixXd mix = odyn::linalg::gaussian_matrix(d, d, rng);
+  const MatrixXd x = odyn::linalg::gaussian_matrix(samples, d, rng) * mix;
   const MatrixXd centred = x.rowwise() - x.colwise().mean();
   return centred.transpose() * centred / (samples - 1);
 }

@@ -21,9 +21,7 @@ using odyn::linalg::slq_trace;
 namespace {
 
 MatrixXd symmetric_gaussian(int n, std::mt19937_64& rng) {
-  std::normal_distribution<double> normal;
-  MatrixXd g(n, n);
-  for (Eigen::Index i = 0; i < g.size(); ++i) g.data()[i] = normal(rng);
+  const MatrixXd g = odyn::linalg::gaussian_matrix(n, n, rng);
   return (g + g.transpose()) / 2;
 }
 
@@ -100,9 +98,7 @@ TEST(HutchPlusPlus, ErrorRatesOnDecayingSpectrum) {
 // When rank(A) <= matvecs / 3 the sketch holds all of A and the estimate is exact.
 TEST(HutchPlusPlus, ExactForLowRank) {
   std::mt19937_64 rng(4);
-  std::normal_distribution<double> normal;
-  MatrixXd u(100, 5);
-  for (Eigen::Index i = 0; i < u.size(); ++i) u.data()[i] = normal(rng);
+  const MatrixXd u = odyn::linalg::gaussian_matrix(100, 5, rng);
   const MatrixXd a = u * u.transpose();
   const auto e = hutch_plus_plus(a, 18, rng);
   EXPECT_EQ(e.matvecs, 18);

@@ -8,8 +8,8 @@ namespace odyn::linalg {
 
 // The PSD square root V diag(sqrt(l)) V^T of a symmetric positive semidefinite S, from its
 // eigendecomposition, returned exactly symmetric. Eigenvalues with |l| <= tol = n u max|l| are
-// rounding noise and are set to 0 (sqrt would turn noise of size u into sqrt(u)). Throws odyn::InvalidArgument if S is empty, non-square, non-finite, not symmetric (to
-// n u ||S||_max) or has an eigenvalue below -tol.
+// rounding noise and are set to 0 (sqrt would turn noise of size u into sqrt(u)). Throws odyn::InvalidArgument if S is
+// empty, non-square, non-finite, not symmetric (to n u ||S||_max) or has an eigenvalue below -tol.
 Eigen::MatrixXd sqrtm_spd(const Eigen::MatrixXd& s);
 
 // tr((S1^1/2 S2 S1^1/2)^1/2) for symmetric PSD S1, S2 of the same size, computed as

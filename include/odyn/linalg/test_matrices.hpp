@@ -22,6 +22,9 @@ std::string to_string(MatrixFamily family);
 // Throws odyn::InvalidArgument for a name that is not a family.
 MatrixFamily parse_matrix_family(const std::string& name);
 
+// A rows x cols matrix of independent N(0, sd^2) entries, drawn in column-major order.
+Eigen::MatrixXd gaussian_matrix(int rows, int cols, std::mt19937_64& rng, double sd = 1.0);
+
 // A Haar-distributed random orthogonal n x n matrix (QR of a Gaussian matrix with the signs of R's
 // diagonal absorbed into Q; Mezzadri, Notices AMS 54(5), 2007).
 Eigen::MatrixXd random_orthogonal(int n, std::mt19937_64& rng);
