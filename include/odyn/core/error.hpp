@@ -25,4 +25,10 @@ class IoError : public Error {
   using Error::Error;
 };
 
+// A result outside the range of its scalar type (for example exp(A) of a matrix with a huge norm).
+class OverflowError : public Error {
+ public:
+  using Error::Error;
+};
+
 }  // namespace odyn
