@@ -1,24 +1,658 @@
-// The matrix exponential exp(A) = sum_k A^k / k!.
+// The matrix exponential exp(A) = sum_k A^k / k!, its Frechet derivative and condition number.
+//
+// Scaling and squaring with diagonal Pade approximants r_m = q_m^{-1} p_m and the degree and
+// scaling selection of Al-Mohy & Higham, "A new scaling and squaring algorithm for the matrix
+// exponential", SIAM J. Matrix Anal. Appl. 31(3), 2009 (Algorithm 3.1). The thresholds theta_m are
+// derived at first use from the backward-error series of r_m for the scalar's unit roundoff, so
+// every scalar type gets its own: float, double, long double, std::complex of these, ceres::Jet
+// (forward-mode derivatives; include <ceres/jet.h> first) and odyn::mp50 (50 digits, which also
+// uses Pade degrees above 13).
 #pragma once
 
 #include <Eigen/Core>
-#include <unsupported/Eigen/MatrixFunctions>
+#include <Eigen/LU>
+#include <algorithm>
+#include <boost/container/static_vector.hpp>
+#include <cmath>
+#include <complex>
+#include <limits>
+#include <string>
+#include <type_traits>
+#include <vector>
 
-#include "odyn/core/validate.hpp"
+#include "odyn/core/error.hpp"
+#include "odyn/linalg/scalar.hpp"
 
 namespace odyn::linalg {
 
-// exp(A) for a square matrix of float, double, long double or complex entries, by scaling and
-// squaring with Pade approximants (Higham, SIAM J. Matrix Anal. Appl. 26(4), 2005), currently as
-// implemented by Eigen's MatrixFunctions module. Throws odyn::InvalidArgument if A is not square
-// or has a non-finite entry.
+// What an evaluation of expm cost and which approximant it used.
+struct ExpmStats {
+  int degree = 0;         // Pade degree m (0: the exact answer was known, e.g. A = 0)
+  int squarings = 0;      // s: r_m(A / 2^s) was squared s times
+  int products = 0;       // n x n matrix products, squarings included (norm estimation excluded)
+  int solves = 0;         // LU solves with n right-hand sides
+  int norm_products = 0;  // products spent on exact norms of powers (n < 16, where estimates cost more)
+};
+
+namespace detail {
+
+enum class Approximant { pade, taylor };
+
+// The largest t such that the relative backward error of the approximant r of degree m satisfies
+// ||h(X)|| / ||X|| <= u for every X with ||X|| <= t, where r(X) = exp(X + h(X)) (Higham 2005,
+// eq. (2.5); for Taylor, Al-Mohy & Higham 2011, eq. (3.7)). Computed from 200+ terms of the series
+// of h in 150-digit arithmetic; cached. For u = 2^-53 and Pade degrees 3, 5, 7, 9, 13 it reproduces
+// Higham's table 1.495585217958292e-2, 2.539398330063230e-1, 9.504178996162932e-1,
+// 2.097847961257068, 5.371920351148152.
+mp50 backward_error_theta(Approximant kind, int m, const mp50& u);
+
+template <class T>
+struct is_complex : std::false_type {};
+template <class T>
+struct is_complex<std::complex<T>> : std::true_type {};
+
+// The scalar type in which norms and choices are computed: the scalar with any Jet parts dropped.
+template <class Scalar>
+using plain_t = std::conditional_t<is_complex<Scalar>::value, std::complex<value_t<Scalar>>, value_t<Scalar>>;
+
+template <class Scalar>
+plain_t<Scalar> plain_part(const Scalar& x) {
+  if constexpr (is_complex<Scalar>::value) {
+    return plain_t<Scalar>(value_part(x.real()), value_part(x.imag()));
+  } else {
+    return value_part(x);
+  }
+}
+
+template <class Scalar>
+bool is_finite_scalar(const Scalar& x) {
+  using boost::multiprecision::isfinite;
+  using std::isfinite;
+  if constexpr (is_complex<Scalar>::value) {
+    return isfinite(value_part(x.real())) && isfinite(value_part(x.imag()));
+  } else {
+    return isfinite(value_part(x));
+  }
+}
+
 template <class Derived>
-Eigen::Matrix<typename Derived::Scalar, Eigen::Dynamic, Eigen::Dynamic> expm(const Eigen::MatrixBase<Derived>& a) {
-  require_square(a, "expm");
-  require_finite(a, "expm");
-  using Matrix = Eigen::Matrix<typename Derived::Scalar, Eigen::Dynamic, Eigen::Dynamic>;
-  const Matrix m = a;
-  return m.exp();
+void require_finite_entries(const Eigen::MatrixBase<Derived>& a, const char* where) {
+  for (Eigen::Index j = 0; j < a.cols(); ++j)
+    for (Eigen::Index i = 0; i < a.rows(); ++i)
+      if (!is_finite_scalar(a(i, j)))
+        throw InvalidArgument(std::string(where) + ": entry (" + std::to_string(i) + ", " + std::to_string(j) +
+                              ") is not finite");
+}
+
+template <class Derived>
+void require_square_matrix(const Eigen::MatrixBase<Derived>& a, const char* where) {
+  if (a.rows() != a.cols())
+    throw InvalidArgument(std::string(where) + ": expected a square matrix, got " + std::to_string(a.rows()) + "x" +
+                          std::to_string(a.cols()));
+}
+
+// Thresholds, degrees and costs of the Pade approximants for a working precision V.
+template <class V>
+struct PadeTable {
+  std::vector<int> degrees;                  // ascending; the last one is used with scaling
+  std::vector<V> theta;                      // theta[i] for degrees[i]
+  std::vector<V> c_lead;                     // |c_{2m+1}| = (m!)^2 / ((2m)! (2m+1)!), the leading error coefficient
+  std::vector<std::vector<V>> coefficients;  // b_0 = 1, ..., b_m of p_m, rounded once to V
+  V u;
+
+  const std::vector<V>& coefficients_of(int m) const {
+    return coefficients[std::find(degrees.begin(), degrees.end(), m) - degrees.begin()];
+  }
+
+  static const PadeTable& get() {
+    static const PadeTable table;
+    return table;
+  }
+
+ private:
+  PadeTable() {
+    u = std::numeric_limits<V>::epsilon() / 2;
+    // Degree 13 is optimal for double (Higham 2005); at 50 digits theta_13 ~ 0.25 and higher
+    // degrees cost fewer products per bit of accuracy.
+    degrees = {3, 5, 7, 9, 13};
+    if (mp50(u) < mp50(1e-25)) degrees = {3, 5, 7, 9, 13, 17, 21, 26, 30};
+    for (int m : degrees) {
+      mp50 t = backward_error_theta(Approximant::pade, m, mp50(u));
+      // At the scaling degree, Al-Mohy & Higham 2009 (Section 3, Table 3.1) lower theta_13 from
+      // 5.37 to 4.25 to limit the rounding errors in evaluating r_13; the same ratio is kept for
+      // other precisions.
+      if (m == degrees.back()) t *= mp50(4.25) / mp50("5.371920351148152");
+      theta.push_back(static_cast<V>(t));
+      mp50 fact_m = 1, fact_2m = 1;  // |c_{2m+1}| = (m!)^2 / ((2m)! (2m+1)!)
+      for (int k = 1; k <= m; ++k) fact_m *= k;
+      for (int k = 1; k <= 2 * m; ++k) fact_2m *= k;
+      c_lead.push_back(static_cast<V>(fact_m * fact_m / (fact_2m * fact_2m * (2 * m + 1))));
+      std::vector<V> b(m + 1);
+      mp50 c = 1;
+      b[0] = V(1);
+      for (int j = 1; j <= m; ++j) {  // b_j = (2m-j)! m! / ((2m)! j! (m-j)!)
+        c = c * (m - j + 1) / (mp50(j) * (2 * m - j + 1));
+        b[j] = static_cast<V>(c);
+      }
+      coefficients.push_back(std::move(b));
+    }
+  }
+};
+
+// The number of powers B, B^2, ..., B^p of B = A^2 to form for the Paterson-Stockmeyer evaluation of
+// the even and odd parts of p_m (polynomials of degree floor(m/2) in B) with the fewest products:
+// p products for the powers, 2 per Horner step in B^p, one for U = A W. Gives 2, 3, 4, 5, 6
+// products for m = 3, 5, 7, 9, 13, as in Higham 2005.
+inline int pade_power_count(int m) {
+  const int k = m / 2;
+  int best_p = 1, best_cost = 1 << 30;
+  for (int p = 1; p <= std::max(1, k); ++p) {
+    const int steps = std::max(0, (k - p + p - 1) / p);
+    const int cost = p + 2 * steps + 1;
+    if (cost < best_cost) best_cost = cost, best_p = p;
+  }
+  return best_p;
+}
+inline int pade_products(int m) {
+  const int p = pade_power_count(m), k = m / 2;
+  return p + 2 * std::max(0, (k - p + p - 1) / p) + 1;
+}
+
+// 1-norm (max column sum) of a matrix of plain scalars.
+template <class Derived>
+auto norm1(const Eigen::MatrixBase<Derived>& a) {
+  using std::abs;
+  using R = typename Eigen::NumTraits<typename Derived::Scalar>::Real;
+  R best(0);
+  for (Eigen::Index j = 0; j < a.cols(); ++j) {
+    R s(0);
+    for (Eigen::Index i = 0; i < a.rows(); ++i) s += abs(a(i, j));
+    if (s > best) best = s;
+  }
+  return best;
+}
+
+// Estimates ||B||_1 of an n x n operator given by x -> B x and x -> B^* x (Hager 1984; Higham,
+// ACM TOMS 14(4), 1988, Algorithm 4.1, with the alternating-sign safeguard): a lower bound that is
+// usually within a factor 3 and costs about 4 to 10 products with vectors.
+template <class Vec, class Apply, class ApplyAdjoint>
+auto onenorm_estimate(Eigen::Index n, Apply&& apply, ApplyAdjoint&& apply_adjoint) {
+  using S = typename Vec::Scalar;
+  using R = typename Eigen::NumTraits<S>::Real;
+  using std::abs;
+  Vec x = Vec::Constant(n, S(R(1) / R(static_cast<double>(n))));
+  R est(0);
+  Eigen::Index last = -1;
+  for (int it = 0; it < 5; ++it) {
+    const Vec y = apply(x);
+    R ny(0);
+    for (Eigen::Index i = 0; i < n; ++i) ny += abs(y(i));
+    if (it > 0 && ny <= est) break;
+    est = ny;
+    Vec xi(n);
+    for (Eigen::Index i = 0; i < n; ++i) {
+      const R ay = abs(y(i));
+      xi(i) = ay == R(0) ? S(1) : S(y(i) / ay);
+    }
+    const Vec z = apply_adjoint(xi);
+    Eigen::Index j = 0;
+    R zmax(-1);
+    for (Eigen::Index i = 0; i < n; ++i)
+      if (abs(z(i)) > zmax) zmax = abs(z(i)), j = i;
+    if (j == last) break;
+    last = j;
+    x.setZero();
+    x(j) = S(1);
+  }
+  Vec alt(n);  // alternating signs catch matrices the iteration underestimates
+  for (Eigen::Index i = 0; i < n; ++i)
+    alt(i) = S(R((i % 2 ? -1.0 : 1.0) *
+                 (1.0 + static_cast<double>(i) / static_cast<double>(std::max<Eigen::Index>(1, n - 1)))));
+  const Vec y = apply(alt);
+  R ny(0);
+  for (Eigen::Index i = 0; i < n; ++i) ny += abs(y(i));
+  return std::max(est, R(2) * ny / R(3 * static_cast<double>(n)));
+}
+
+// log2 ||(|A|)^k||_1, computed with k products with a vector and rescaling (no overflow).
+template <class Derived>
+double log2_abs_power_norm(const Eigen::MatrixBase<Derived>& abs_a, int k) {
+  using R = typename Derived::Scalar;
+  using std::log2;
+  using Row = Eigen::Matrix<R, 1, Derived::ColsAtCompileTime, Eigen::RowMajor, 1, Derived::MaxColsAtCompileTime>;
+  constexpr double kMinusInf = -std::numeric_limits<double>::infinity();
+  const R norm = abs_a.colwise().sum().maxCoeff();
+  if (!(norm > R(0))) return kMinusInf;
+  // ||B^k||_1 = max(1^T B^k) for B = |A| / ||A||_1 >= 0; the row 1^T B^i never exceeds 1 and is
+  // renormalised every step so that it cannot underflow either.
+  Row v = abs_a.colwise().sum() / norm;
+  R shrink(1);
+  double log_shrink = 0;
+  for (int i = 1; i < k; ++i) {
+    const R big = v.maxCoeff();
+    if (!(big > R(0))) return kMinusInf;
+    v /= big;
+    shrink *= big;
+    if (shrink < R(1e-30)) log_shrink += static_cast<double>(log2(shrink)), shrink = R(1);
+    v = (v * abs_a) / norm;
+  }
+  const R big = v.maxCoeff();
+  if (!(big > R(0))) return kMinusInf;
+  return k * static_cast<double>(log2(norm)) + log_shrink + static_cast<double>(log2(shrink * big));
+}
+
+// sinh(z) / z, accurate near 0 and for any scalar.
+template <class S>
+S sinch(const S& z) {
+  using std::abs;
+  using std::pow;
+  using std::sinh;
+  using V = value_t<S>;
+  static const V cutoff = V(pow(V(39916800) * (std::numeric_limits<V>::epsilon() / 2), V(0.1)));
+  if (value_part(abs(plain_part(z))) < cutoff) {  // Taylor series to z^8: error below u
+    const S z2 = z * z;
+    return S(1) + z2 / V(6) * (S(1) + z2 / V(20) * (S(1) + z2 / V(42) * (S(1) + z2 / V(72))));
+  }
+  return sinh(z) / z;
+}
+
+// exp of the 2x2 upper-triangular [[l1, t], [0, l2]]: the (1,2) entry
+// t (e^l1 - e^l2) / (l1 - l2) = t e^{(l1+l2)/2} sinch((l1-l2)/2) (Al-Mohy & Higham 2009, eq. (2.2)).
+template <class S>
+S exp_superdiagonal(const S& l1, const S& l2, const S& t) {
+  using std::abs;
+  using std::exp;
+  const S half_diff = (l1 - l2) / value_t<S>(2);
+  if (value_part(abs(plain_part(half_diff))) > value_t<S>(1)) return t * (exp(l1) - exp(l2)) / (l1 - l2);
+  return t * exp((l1 + l2) / value_t<S>(2)) * sinch(half_diff);
+}
+
+// Scaling and squaring for exp(A) and, when `e` is given, L(A, E) (Al-Mohy & Higham 2009b,
+// Algorithm 6.4, with the degree and scaling choice of Al-Mohy & Higham 2009, Algorithm 3.1).
+template <class Mat>
+class ScalingSquaring {
+ public:
+  using S = typename Mat::Scalar;
+  using V = value_t<S>;
+  using P = plain_t<S>;
+  using PlainMat = Eigen::Matrix<P, Mat::RowsAtCompileTime, Mat::ColsAtCompileTime, 0, Mat::MaxRowsAtCompileTime,
+                                 Mat::MaxColsAtCompileTime>;
+  using PlainVec = Eigen::Matrix<P, Mat::RowsAtCompileTime, 1, 0, Mat::MaxRowsAtCompileTime, 1>;
+  using RealMat = Eigen::Matrix<V, Mat::RowsAtCompileTime, Mat::ColsAtCompileTime, 0, Mat::MaxRowsAtCompileTime,
+                                Mat::MaxColsAtCompileTime>;
+
+  // At most 8 powers (degree 30 uses 5): fixed capacity, no heap allocation for small matrices.
+  template <class T>
+  using Few = boost::container::static_vector<T, 9>;
+
+  ScalingSquaring(const Mat& a, const Mat* e) : a_(a), e_(e), n_(a.rows()), table_(PadeTable<V>::get()) {}
+
+  // Returns exp(A); stores L(A, E) in *frechet when a direction was given.
+  Mat run(Mat* frechet, ExpmStats& stats) {
+    stats = ExpmStats{};
+    if (n_ == 0 || exactly_zero_below(0)) {
+      if (frechet) *frechet = *e_;
+      return Mat::Identity(n_, n_);
+    }
+    choose(stats);
+    const int m = stats.degree, s = stats.squarings;
+    const V scale = ldexp_value(V(1), -s);
+    const Mat as = a_ * scale;
+    const int p = pade_power_count(m);
+    // Powers of B = As^2, from the unscaled powers when they are finite after scaling.
+    Few<Mat> powers(p + 1), dpowers;
+    powers[0] = Mat::Identity(n_, n_);
+    for (int k = 1; k <= p; ++k) {
+      const V factor = ldexp_value(V(1), -2 * k * s);
+      if (k < static_cast<int>(raw_powers_.size()) && raw_powers_ok_ && factor > V(0)) {
+        powers[k] = raw_powers_[k] * factor;
+      } else {
+        powers[k] = k == 1 ? Mat(as * as) : Mat(powers[k - 1] * powers[1]);
+        ++stats.products;
+      }
+    }
+    Mat es;
+    if (frechet) {  // derivatives of the powers: d(B^k) = B d(B^{k-1}) + dB B^{k-1}
+      es = *e_ * scale;
+      dpowers.resize(p + 1);
+      dpowers[1] = as * es + es * as;
+      stats.products += 2;
+      for (int k = 2; k <= p; ++k) {
+        dpowers[k] = powers[1] * dpowers[k - 1] + dpowers[1] * powers[k - 1];
+        stats.products += 2;
+      }
+    }
+    const std::vector<V>& b = table_.coefficients_of(m);
+    const int kmax = m / 2;
+    std::vector<V> even(kmax + 1), odd(kmax + 1);
+    for (int k = 0; k <= kmax; ++k) {
+      even[k] = b[2 * k];
+      odd[k] = 2 * k + 1 <= m ? b[2 * k + 1] : V(0);
+    }
+    Mat dv, dw;
+    const Mat v = horner(even, powers, dpowers, frechet ? &dv : nullptr, stats);
+    const Mat w = horner(odd, powers, dpowers, frechet ? &dw : nullptr, stats);
+    const Mat u = as * w;
+    ++stats.products;
+    const Eigen::PartialPivLU<Mat> lu(v - u);
+    Mat x = lu.solve(v + u);
+    ++stats.solves;
+    Mat l;
+    if (frechet) {
+      const Mat du = as * dw + es * w;
+      stats.products += 3;  // du (2) and (dv - du) x (1)
+      l = lu.solve(Mat(du + dv + (du - dv) * x));
+      ++stats.solves;
+    }
+    // Exact diagonal recomputation needs A exactly upper triangular (for Jets, derivatives too).
+    const bool triangular = !frechet && n_ > 1 && exactly_zero_below(1);
+    if (triangular) fix_triangular(x, s);
+    for (int i = s - 1; i >= 0; --i) {
+      if (frechet) {
+        l = Mat(x * l + l * x);
+        stats.products += 2;
+      }
+      x = Mat(x * x);
+      ++stats.products;
+      if (triangular) fix_triangular(x, i);
+    }
+    check_overflow(x, frechet ? &l : nullptr);
+    if (frechet) *frechet = l;
+    return x;
+  }
+
+ private:
+  // k = 0: whether A = 0 exactly; k = 1: whether A is exactly upper triangular. Always false for
+  // Jets, whose derivative parts a comparison would ignore.
+  bool exactly_zero_below(Eigen::Index k) const {
+    if constexpr (!std::is_same_v<S, P>) {
+      return false;
+    } else {
+      if (k == 0) return a_.isZero(0);
+      for (Eigen::Index j = 0; j < n_; ++j)
+        for (Eigen::Index i = j + k; i < n_; ++i)
+          if (a_(i, j) != S(0)) return false;
+      return true;
+    }
+  }
+
+  static V ldexp_value(const V& x, int e) {
+    using boost::multiprecision::ldexp;
+    using std::ldexp;
+    return V(ldexp(x, e));
+  }
+
+  // Horner's rule in B^p on chunks c_j(B) = sum_{i<p} coef[jp+i] B^i (the last chunk may reach B^p).
+  Mat horner(const std::vector<V>& coef, const Few<Mat>& powers, const Few<Mat>& dpowers, Mat* d,
+             ExpmStats& stats) const {
+    const int k = static_cast<int>(coef.size()) - 1;
+    const int p = static_cast<int>(powers.size()) - 1;
+    const int steps = std::max(0, (k - p + p - 1) / p);
+    const auto chunk = [&](int lo, int hi, const Few<Mat>& basis, bool with_identity) {
+      Mat c = Mat::Zero(n_, n_);
+      for (int i = lo; i <= hi; ++i) {
+        if (i == lo && with_identity) {
+          c.diagonal().array() += S(coef[i]);
+        } else if (i > lo) {
+          c += basis[i - lo] * coef[i];
+        }
+      }
+      return c;
+    };
+    Mat r = chunk(steps * p, k, powers, true);
+    Mat dr;
+    if (d) dr = chunk(steps * p, k, dpowers, false);
+    for (int j = steps - 1; j >= 0; --j) {
+      if (d) {
+        dr = Mat(chunk(j * p, j * p + p - 1, dpowers, false) + dpowers[p] * r + powers[p] * dr);
+        stats.products += 2;
+      }
+      r = Mat(chunk(j * p, j * p + p - 1, powers, true) + powers[p] * r);
+      ++stats.products;
+    }
+    if (d) *d = dr;
+    return r;
+  }
+
+  // Below this size exact products of powers are cheaper than norm estimates.
+  static constexpr Eigen::Index kEstimateFrom = 16;
+
+  // m itself for plain scalars; otherwise its plain part, stored in `copy`.
+  static const PlainMat& plain_ref(const Mat& m, PlainMat& copy) {
+    if constexpr (std::is_same_v<S, P>) {
+      return m;
+    } else {
+      copy = m.unaryExpr([](const S& x) { return plain_part(x); });
+      return copy;
+    }
+  }
+
+  PlainMat plain(const Mat& m) const {
+    if constexpr (std::is_same_v<S, P>) {
+      return m;
+    } else {
+      return m.unaryExpr([](const S& x) { return plain_part(x); });
+    }
+  }
+
+  // Degree m and scaling s (Al-Mohy & Higham 2009, Algorithm 3.1, for any precision).
+  void choose(ExpmStats& stats) {
+    using std::abs;
+    using std::ceil;
+    using std::log2;
+    using std::max;
+    using std::min;
+    using std::pow;
+    PlainMat pa_copy;
+    const PlainMat& pa = plain_ref(a_, pa_copy);
+    const V norm_a = V(norm1(pa));
+    if (!is_finite_scalar(norm_a)) throw OverflowError("expm: ||A||_1 overflows the scalar type");
+    // ell(2^-s A, m) of the paper: extra squarings that keep the bound on the backward error,
+    // alpha = |c_{2m+1}| ||(|A|)^{2m+1}||_1 / ||A||_1 below u for non-normal A. Zero whenever
+    // |c_{2m+1}| ||2^-s A||_1^{2m} <= u, which is checked first.
+    const double log2_u = static_cast<double>(log2(table_.u)), log2_norm = static_cast<double>(log2(norm_a));
+    const auto ell = [&](std::size_t idx, int s) {
+      const int m = table_.degrees[idx];
+      const double log2_c = static_cast<double>(log2(table_.c_lead[idx]));
+      if (log2_c + 2.0 * m * (log2_norm - s) <= log2_u) return 0;
+      const double log2_alpha = log2_c + log2_abs_power_norm(RealMat(pa.cwiseAbs()), 2 * m + 1) - log2_norm;
+      return std::max(0, static_cast<int>(std::ceil((log2_alpha - log2_u) / (2.0 * m))) - s);
+    };
+    // Powers of A formed here are reused by the evaluation: raw_powers_[k] = A^{2k}.
+    raw_powers_.assign(1, Mat::Identity(n_, n_));
+    raw_powers_.push_back(a_ * a_);
+    ++stats.products;
+    Few<PlainMat> plain_copies(4);  // plain parts of raw_powers_ (unused for plain scalars)
+    const auto plain_power = [&](int k) -> const PlainMat& { return plain_ref(raw_powers_[k], plain_copies[k]); };
+    plain_power(1);
+    const auto power = [&](int k) {  // forms A^{2k} (k <= 3) exactly
+      while (static_cast<int>(raw_powers_.size()) <= k) {
+        raw_powers_.push_back(raw_powers_.back() * raw_powers_[1]);
+        plain_power(static_cast<int>(raw_powers_.size()) - 1);
+        ++stats.products;
+      }
+    };
+    // d_j = ||A^j||_1^{1/j}: exact when the power was formed, estimated otherwise.
+    const auto d = [&](int j) -> V {
+      V nrm;
+      const int formed = static_cast<int>(raw_powers_.size()) - 1;  // A^2 ... A^{2 formed} exist
+      if (j % 2 == 0 && j / 2 <= formed) {
+        nrm = V(norm1(plain_power(j / 2)));
+      } else if (n_ < kEstimateFrom && j / 2 <= 2 * formed) {  // small n: an exact product is cheaper
+        nrm = V(norm1(PlainMat(plain_power(j / 2 - formed) * plain_power(formed))));
+        ++stats.norm_products;
+      } else {
+        const auto apply = [&](const PlainVec& x) {  // A^j x from the formed powers
+          PlainVec y = x;
+          int left = j;
+          while (left > 0) {
+            const int k = std::min(left / 2, formed);
+            if (k >= 1) {
+              y = plain_power(k) * y;
+              left -= 2 * k;
+            } else {
+              y = pa * y;
+              left -= 1;
+            }
+          }
+          return y;
+        };
+        const auto apply_adjoint = [&](const PlainVec& x) {
+          PlainVec y = x;
+          int left = j;
+          while (left > 0) {
+            const int k = std::min(left / 2, formed);
+            if (k >= 1) {
+              y = plain_power(k).adjoint() * y;
+              left -= 2 * k;
+            } else {
+              y = pa.adjoint() * y;
+              left -= 1;
+            }
+          }
+          return y;
+        };
+        nrm = V(onenorm_estimate<PlainVec>(n_, apply, apply_adjoint));
+      }
+      const V r = V(pow(nrm, V(1) / V(j)));
+      using std::isfinite;
+      using boost::multiprecision::isfinite;
+      return isfinite(r) ? min(r, norm_a) : norm_a;  // d_j <= ||A||_1 always
+    };
+    const std::size_t top = table_.degrees.size() - 1;
+    const auto accept = [&](std::size_t idx, int s) {
+      stats.degree = table_.degrees[idx];
+      stats.squarings = s;
+      finish_powers(stats.degree);
+    };
+    // Below the top degree: ||A||_1 <= theta_m settles it (then eta <= theta_m and ell = 0, as in
+    // Higham 2005); for n above kEstimateFrom, where a norm estimate costs less than the product it
+    // may save, the sharper eta = max(d_j, d_{j+2}) of Al-Mohy & Higham 2009 is tried first.
+    V eta1(-1), eta3(-1);
+    for (std::size_t i = 0; i < top; ++i) {
+      const int m = table_.degrees[i];
+      if (norm_a <= table_.theta[i]) return accept(i, 0);
+      if (n_ < kEstimateFrom) continue;
+      if (m < 7) {
+        if (eta1 < V(0)) eta1 = max(d(4), d(6));
+        if (eta1 <= table_.theta[i] && ell(i, 0) == 0) return accept(i, 0);
+      } else {
+        if (eta3 < V(0)) {
+          power(3);  // A^4, A^6: needed by r_7 and above anyway
+          eta3 = max(d(6), d(8));
+        }
+        if (eta3 <= table_.theta[i] && ell(i, 0) == 0) return accept(i, 0);
+      }
+    }
+    const V theta = table_.theta[top];
+    int s = 0;
+    if (norm_a > theta) {
+      power(3);
+      if (eta3 < V(0)) eta3 = max(d(6), d(8));
+      const V eta5 = min(norm_a, min(eta3, max(d(8), d(10))));
+      if (eta5 > theta) s = static_cast<int>(static_cast<double>(ceil(log2(eta5 / theta))));
+    }
+    accept(top, s + ell(top, s));
+  }
+
+  void finish_powers(int m) {
+    raw_powers_ok_ = true;
+    for (const Mat& pw : raw_powers_)
+      for (Eigen::Index j = 0; j < n_ && raw_powers_ok_; ++j)
+        for (Eigen::Index i = 0; i < n_; ++i)
+          if (!is_finite_scalar(pw(i, j))) {
+            raw_powers_ok_ = false;
+            break;
+          }
+    raw_powers_.resize(std::min<std::size_t>(raw_powers_.size(), pade_power_count(m) + 1));
+  }
+
+  // Exact diagonal and superdiagonal of exp(2^-i A) for upper-triangular A (Al-Mohy & Higham 2009,
+  // Code Fragment 2.1).
+  void fix_triangular(Mat& x, int i) const {
+    using std::exp;
+    const V f = ldexp_value(V(1), -i);
+    for (Eigen::Index k = 0; k < n_; ++k) x(k, k) = exp(a_(k, k) * f);
+    for (Eigen::Index k = 0; k + 1 < n_; ++k)
+      x(k, k + 1) = exp_superdiagonal(S(a_(k, k) * f), S(a_(k + 1, k + 1) * f), S(a_(k, k + 1) * f));
+  }
+
+  void check_overflow(const Mat& x, const Mat* l) const {
+    const auto finite = [&](const Mat& m) {
+      for (Eigen::Index j = 0; j < n_; ++j)
+        for (Eigen::Index i = 0; i < n_; ++i)
+          if (!is_finite_scalar(m(i, j))) return false;
+      return true;
+    };
+    if (!finite(x) || (l && !finite(*l))) {
+      const double norm = static_cast<double>(norm1(plain(a_)));
+      throw OverflowError("expm: the result overflows the scalar type (||A||_1 = " + std::to_string(norm) + ")");
+    }
+  }
+
+  const Mat& a_;
+  const Mat* e_;
+  Eigen::Index n_;
+  const PadeTable<V>& table_;
+  Few<Mat> raw_powers_;  // I, A^2, A^4, A^6 as formed by choose()
+  bool raw_powers_ok_ = false;
+};
+
+template <class Derived>
+using SquareOf = Eigen::Matrix<typename Derived::Scalar, Derived::RowsAtCompileTime, Derived::ColsAtCompileTime, 0,
+                               Derived::MaxRowsAtCompileTime, Derived::MaxColsAtCompileTime>;
+
+}  // namespace detail
+
+// exp(A) for a square matrix. Throws odyn::InvalidArgument if A is not square or has a
+// non-finite entry, and odyn::OverflowError if exp(A) overflows the scalar type. `stats`, if
+// given, receives the degree, scaling and number of products used.
+template <class Derived>
+detail::SquareOf<Derived> expm(const Eigen::MatrixBase<Derived>& a, ExpmStats* stats = nullptr) {
+  detail::require_square_matrix(a, "expm");
+  detail::require_finite_entries(a, "expm");
+  using Mat = detail::SquareOf<Derived>;
+  using S = typename Derived::Scalar;
+  ExpmStats local;
+  ExpmStats& st = stats ? *stats : local;
+  if constexpr (Derived::RowsAtCompileTime == Eigen::Dynamic && std::is_arithmetic_v<value_t<S>> &&
+                std::is_same_v<S, detail::plain_t<S>>) {
+    if (a.rows() <= 8) {  // small matrices live on the stack
+      using Small = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic, 0, 8, 8>;
+      const Small m = a;
+      return Mat(detail::ScalingSquaring<Small>(m, nullptr).run(nullptr, st));
+    }
+  }
+  const Mat m = a;
+  return detail::ScalingSquaring<Mat>(m, nullptr).run(nullptr, st);
+}
+
+// exp(A) and its Frechet derivative L(A, E) = d/dh exp(A + hE) at h = 0.
+template <class Mat>
+struct ExpmFrechet {
+  Mat expm;
+  Mat frechet;
+  ExpmStats stats;
+};
+
+// exp(A) and L(A, E), evaluated together by scaling and squaring (Al-Mohy & Higham, "Computing the
+// Frechet derivative of the matrix exponential, with an application to condition number
+// estimation", SIAM J. Matrix Anal. Appl. 30(4), 2009). Same errors as expm, plus a shape check on E.
+template <class DerivedA, class DerivedE>
+ExpmFrechet<detail::SquareOf<DerivedA>> expm_frechet(const Eigen::MatrixBase<DerivedA>& a,
+                                                     const Eigen::MatrixBase<DerivedE>& e) {
+  detail::require_square_matrix(a, "expm_frechet");
+  if (e.rows() != a.rows() || e.cols() != a.cols())
+    throw InvalidArgument("expm_frechet: E must have the shape of A (" + std::to_string(a.rows()) + "x" +
+                          std::to_string(a.cols()) + "), got " + std::to_string(e.rows()) + "x" +
+                          std::to_string(e.cols()));
+  detail::require_finite_entries(a, "expm_frechet");
+  detail::require_finite_entries(e, "expm_frechet");
+  using Mat = detail::SquareOf<DerivedA>;
+  const Mat am = a, em = e.template cast<typename DerivedA::Scalar>();
+  ExpmFrechet<Mat> out;
+  out.expm = detail::ScalingSquaring<Mat>(am, &em).run(&out.frechet, out.stats);
+  return out;
 }
 
 }  // namespace odyn::linalg

@@ -1,0 +1,121 @@
+// odyn::linalg::expm against Eigen's MatrixExponential on random normal matrices with prescribed
+// 1-norms, n in {3, 8, 32, 128, 512}, ||A||_1 in {0.1, 1, 10, 100}. With ODYN_BENCH_EXPM_DIR set,
+// first writes each matrix (A_<n>_<k>.npy), its reference exponential (ref_<n>_<k>.npy) and
+// cases.json (products used and relative errors of odyn and Eigen) for bench/peers/expm_peer.py,
+// which times scipy.linalg.expm and torch.linalg.matrix_exp on the same matrices.
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <random>
+#include <string>
+#include <unsupported/Eigen/MatrixFunctions>
+
+#include "odyn/io/npy.hpp"
+#include "odyn/linalg/expm.hpp"
+
+namespace {
+
+const int kSizes[] = {3, 8, 32, 128, 512};
+const double kNorms[] = {0.1, 1, 10, 100};
+
+Eigen::MatrixXd test_matrix(int n, int k) {
+  std::mt19937_64 rng(1000 * n + k);
+  std::normal_distribution<double> normal;
+  Eigen::MatrixXd a(n, n);
+  for (Eigen::Index i = 0; i < a.size(); ++i) a.data()[i] = normal(rng);
+  return a * (kNorms[k] / a.cwiseAbs().colwise().sum().maxCoeff());
+}
+
+const Eigen::MatrixXd& matrix(int n, int k) {
+  static std::map<std::pair<int, int>, Eigen::MatrixXd> cache;
+  auto it = cache.find({n, k});
+  if (it == cache.end()) it = cache.emplace(std::make_pair(n, k), test_matrix(n, k)).first;
+  return it->second;
+}
+
+// Products used by Eigen's Higham-2005 algorithm (pade3..pade13 cost 2..6, plus s squarings).
+int eigen_products(const Eigen::MatrixXd& a) {
+  const double norm = a.cwiseAbs().colwise().sum().maxCoeff();
+  const double theta[] = {1.495585217958292e-2, 2.539398330063230e-1, 9.504178996162932e-1, 2.097847961257068};
+  for (int i = 0; i < 4; ++i)
+    if (norm < theta[i]) return 2 + i;
+  const int s = std::max(0, static_cast<int>(std::ceil(std::log2(norm / 5.371920351148152))));
+  return 6 + s;
+}
+
+// exp(A) to beyond double precision: 50 digits for n <= 32, long double (64-bit significand)
+// above, where 50-digit arithmetic would take minutes.
+Eigen::MatrixXd reference(const Eigen::MatrixXd& a) {
+  if (a.rows() <= 32) return odyn::linalg::expm(Eigen::Matrix<odyn::mp50, -1, -1>(a.cast<odyn::mp50>())).cast<double>();
+  return odyn::linalg::expm(Eigen::Matrix<long double, -1, -1>(a.cast<long double>())).cast<double>();
+}
+
+double rel_error(const Eigen::MatrixXd& x, const Eigen::MatrixXd& ref) {
+  return (x - ref).cwiseAbs().colwise().sum().maxCoeff() / ref.cwiseAbs().colwise().sum().maxCoeff();
+}
+
+void write_cases(const std::string& dir) {
+  std::ofstream json(dir + "/cases.json");
+  json << "[\n";
+  bool first = true;
+  for (int n : kSizes) {
+    for (int k = 0; k < 4; ++k) {
+      const Eigen::MatrixXd& a = matrix(n, k);
+      const Eigen::MatrixXd ref = reference(a);
+      const std::string tag = std::to_string(n) + "_" + std::to_string(k);
+      odyn::io::write_npy(dir + "/A_" + tag + ".npy", a);
+      odyn::io::write_npy(dir + "/ref_" + tag + ".npy", ref);
+      odyn::linalg::ExpmStats stats;
+      const Eigen::MatrixXd ours = odyn::linalg::expm(a, &stats);
+      const Eigen::MatrixXd eigen = a.exp();
+      json << (first ? "" : ",\n") << "{\"n\": " << n << ", \"norm\": " << kNorms[k] << ", \"tag\": \"" << tag
+           << "\", \"odyn_products\": " << stats.products << ", \"odyn_degree\": " << stats.degree
+           << ", \"odyn_squarings\": " << stats.squarings << ", \"eigen_products\": " << eigen_products(a)
+           << ", \"odyn_error\": " << rel_error(ours, ref) << ", \"eigen_error\": " << rel_error(eigen, ref) << "}";
+      first = false;
+    }
+  }
+  json << "\n]\n";
+}
+
+void BM_OdynExpm(benchmark::State& state) {
+  const Eigen::MatrixXd& a = matrix(static_cast<int>(state.range(0)), static_cast<int>(state.range(1)));
+  for (auto _ : state) benchmark::DoNotOptimize(odyn::linalg::expm(a));
+}
+void BM_EigenExpm(benchmark::State& state) {
+  const Eigen::MatrixXd& a = matrix(static_cast<int>(state.range(0)), static_cast<int>(state.range(1)));
+  for (auto _ : state) {
+    Eigen::MatrixXd x = a.exp();
+    benchmark::DoNotOptimize(x.data());
+  }
+}
+// One n x n product, the unit of the products-used model.
+void BM_Gemm(benchmark::State& state) {
+  const Eigen::MatrixXd& a = matrix(static_cast<int>(state.range(0)), 1);
+  Eigen::MatrixXd c(a.rows(), a.cols());
+  for (auto _ : state) {
+    c.noalias() = a * a;
+    benchmark::DoNotOptimize(c.data());
+  }
+}
+
+void cases(benchmark::internal::Benchmark* b) {
+  for (int n : kSizes)
+    for (int k = 0; k < 4; ++k) b->Args({n, k});
+}
+
+BENCHMARK(BM_OdynExpm)->Apply(cases)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_EigenExpm)->Apply(cases)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Gemm)->Arg(512)->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (const char* dir = std::getenv("ODYN_BENCH_EXPM_DIR")) write_cases(dir);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  return 0;
+}
