@@ -1,0 +1,316 @@
+// odyn::linalg::expm, expm_frechet, expm_cond and expm_multiply: closed forms, generic scalars,
+// 50-digit references, forward-mode derivatives and bad input.
+#include "odyn/config.hpp"
+#if ODYN_HAVE_CERES
+#include <ceres/jet.h>
+#endif
+#include <gtest/gtest.h>
+
+#include <Eigen/SparseCore>
+#include <cmath>
+#include <complex>
+#include <random>
+#include <unsupported/Eigen/MatrixFunctions>
+
+#include "odyn/core/error.hpp"
+#include "odyn/linalg/expm.hpp"
+#include "odyn/linalg/expm_multiply.hpp"
+#include "odyn/linalg/test_matrices.hpp"
+
+namespace {
+
+using odyn::mp50;
+using odyn::linalg::expm;
+using odyn::linalg::expm_frechet;
+using odyn::linalg::ExpmStats;
+using MatrixMp = Eigen::Matrix<mp50, Eigen::Dynamic, Eigen::Dynamic>;
+constexpr double u = 0x1p-53;
+
+template <class Derived, class Other>
+double rel_error_1(const Eigen::MatrixBase<Derived>& x, const Eigen::MatrixBase<Other>& ref) {
+  return static_cast<double>((x - ref).cwiseAbs().colwise().sum().maxCoeff() /
+                             ref.cwiseAbs().colwise().sum().maxCoeff());
+}
+
+Eigen::MatrixXd reference_exp(const Eigen::MatrixXd& a) {  // 50 digits, rounded to double
+  return expm(MatrixMp(a.cast<mp50>())).cast<double>();
+}
+
+TEST(Expm, ThresholdsReproducePublishedTables) {
+  using odyn::linalg::detail::Approximant;
+  using odyn::linalg::detail::backward_error_theta;
+  // Higham 2005, Table 2.3 (double)
+  const int m[] = {3, 5, 7, 9, 13};
+  const double theta[] = {1.495585217958292e-2, 2.539398330063230e-1, 9.504178996162932e-1, 2.097847961257068,
+                          5.371920351148152};
+  for (int i = 0; i < 5; ++i)
+    EXPECT_NEAR(static_cast<double>(backward_error_theta(Approximant::pade, m[i], mp50(u))), theta[i], 2e-15 * theta[i])
+        << "m = " << m[i];
+  // Single precision, as tabulated in Eigen's MatrixExponential (which agrees to 7 digits)
+  const double theta_float[] = {4.258730016922831e-1, 1.880152677804762, 3.925724783138660};
+  for (int i = 0; i < 3; ++i)
+    EXPECT_NEAR(static_cast<double>(backward_error_theta(Approximant::pade, m[i], mp50(0x1p-24))), theta_float[i],
+                1e-7 * theta_float[i]);
+  // Truncated Taylor (Al-Mohy & Higham 2011; also torch.linalg.matrix_exp's degrees 1 and 2)
+  EXPECT_NEAR(static_cast<double>(backward_error_theta(Approximant::taylor, 1, mp50(u))), 2.220446049250313e-16,
+              1e-14 * 2.220446049250313e-16);
+  EXPECT_NEAR(static_cast<double>(backward_error_theta(Approximant::taylor, 2, mp50(u))), 2.580956802971767e-08,
+              1e-14 * 2.580956802971767e-08);
+}
+
+TEST(Expm, ProductCountsMatchHigham2005) {
+  const int m[] = {3, 5, 7, 9, 13};
+  const int products[] = {2, 3, 4, 5, 6};
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(odyn::linalg::detail::pade_products(m[i]), products[i]);
+}
+
+TEST(Expm, ZeroEmptyAndScalar) {
+  ExpmStats st;
+  EXPECT_TRUE(expm(Eigen::MatrixXd::Zero(4, 4), &st).isIdentity(0));
+  EXPECT_EQ(st.degree, 0);
+  EXPECT_EQ(expm(Eigen::MatrixXd(0, 0)).size(), 0);
+  for (double x : {-30.0, -1.0, 1e-8, 0.5, 3.0, 50.0}) {
+    Eigen::MatrixXd a(1, 1);
+    a << x;
+    EXPECT_EQ(expm(a)(0, 0), std::exp(x)) << x;  // triangular: the diagonal is recomputed exactly
+  }
+}
+
+TEST(Expm, ClosedForms) {
+  // A^2 = A: exp A = I + (e - 1) A (Su's example)
+  Eigen::Matrix2d idem;
+  idem << 1, 0, 1, 0;
+  Eigen::Matrix2d want;
+  want << std::exp(1.0), 0, std::exp(1.0) - 1, 1;
+  EXPECT_LT((expm(idem) - want).cwiseAbs().maxCoeff(), 4 * u * 3);
+  // Rotations, including the large-norm [[0, 1e4], [-1e4, 0]] whose exp is bounded; the error is
+  // that of reducing the angle mod 2 pi, relative condition ~ |alpha|
+  for (double alpha : {0.1, 1.0, 3.0, 100.0, 1e4}) {
+    Eigen::Matrix2d s;
+    s << 0, alpha, -alpha, 0;
+    Eigen::Matrix2d r;
+    r << std::cos(alpha), std::sin(alpha), -std::sin(alpha), std::cos(alpha);
+    EXPECT_LT((expm(s) - r).cwiseAbs().maxCoeff(), 20 * u * std::max(1.0, alpha)) << alpha;
+  }
+  // Nilpotent: the series stops
+  Eigen::Matrix3d n;
+  n << 0, 2, 3, 0, 0, 5, 0, 0, 0;
+  Eigen::Matrix3d en = Eigen::Matrix3d::Identity() + n + n * n / 2;
+  EXPECT_LT((expm(n) - en).cwiseAbs().maxCoeff(), 8 * u * en.cwiseAbs().maxCoeff());
+  // Symmetric: Q diag(e^lambda) Q^T
+  std::mt19937_64 rng(7);
+  const Eigen::MatrixXd g = odyn::linalg::gaussian_matrix(6, 6, rng);
+  const Eigen::MatrixXd sym = (g + g.transpose()) / 2;
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(sym);
+  const Eigen::MatrixXd want_sym =
+      es.eigenvectors() * es.eigenvalues().array().exp().matrix().asDiagonal() * es.eigenvectors().transpose();
+  EXPECT_LT(rel_error_1(expm(sym), want_sym), 1e-13);
+}
+
+// Al-Mohy & Higham 2009, Section 1: Higham 2005's scaling overscales [[1, b], [0, -1]] as b
+// grows; the exact recomputation of the diagonal and superdiagonal keeps every entry exact.
+TEST(Expm, TriangularOverscalingCaseIsExactEntrywise) {
+  for (double b : {1e2, 1e4, 1e6, 1e8}) {
+    Eigen::Matrix2d a;
+    a << 1, b, 0, -1;
+    const Eigen::Matrix2d x = expm(a);
+    EXPECT_NEAR(x(0, 0), std::exp(1.0), 2 * u * std::exp(1.0));
+    EXPECT_NEAR(x(1, 1), std::exp(-1.0), 2 * u * std::exp(-1.0));
+    EXPECT_EQ(x(1, 0), 0.0);
+    EXPECT_NEAR(x(0, 1), b * std::sinh(1.0), 4 * u * b * std::sinh(1.0)) << b;
+  }
+  // General upper-triangular 2 x 2, including a nearly repeated diagonal
+  for (double d : {0.3, 1.0 - 1e-9, 1.0}) {
+    Eigen::Matrix2d a;
+    a << 1, 3, 0, d;
+    const mp50 dm(d), e1 = exp(mp50(1));
+    const double want = static_cast<double>(d == 1.0 ? 3 * e1 : 3 * (e1 - exp(dm)) / (1 - dm));
+    EXPECT_NEAR(expm(a)(0, 1), want, 4 * u * want) << d;
+  }
+}
+
+TEST(Expm, AgreesWithFiftyDigitsOnRandomMatrices) {
+  std::mt19937_64 rng(11);
+  for (double norm : {1e-3, 0.1, 1.0, 10.0, 100.0}) {
+    for (int n : {2, 5, 12, 20}) {
+      Eigen::MatrixXd a = odyn::linalg::gaussian_matrix(n, n, rng);
+      a *= norm / a.cwiseAbs().colwise().sum().maxCoeff();
+      const double cond = odyn::linalg::expm_cond_frobenius(a);
+      // Scaling and squaring is forward stable in practice: error <= c cond u with c = 10 here,
+      // plus n u for the rounding of the final matrix (Al-Mohy & Higham 2009, Section 6).
+      EXPECT_LT(rel_error_1(expm(a), reference_exp(a)), 10 * (cond + n) * u) << "n = " << n << ", norm = " << norm;
+    }
+  }
+}
+
+TEST(Expm, GenericScalars) {
+  Eigen::Matrix2d a;
+  a << 0.5, 2, -1, -0.25;
+  const Eigen::Matrix2d ref = reference_exp(a);
+  const double cond = odyn::linalg::expm_cond_frobenius(a);
+  EXPECT_LT(rel_error_1(expm(Eigen::Matrix2f(a.cast<float>())).cast<double>(), ref), 10 * cond * 0x1p-24);
+  EXPECT_LT(rel_error_1(expm(Eigen::Matrix<long double, 2, 2>(a.cast<long double>())).cast<double>(), ref),
+            10 * cond * u);
+  // complex: exp(i a) = cos a + i sin a for a real (commuting parts)
+  const Eigen::Matrix2cd ia = a.cast<std::complex<double>>() * std::complex<double>(0, 1);
+  const Eigen::Matrix2cd want = ia.exp();
+  EXPECT_LT((expm(ia) - want).norm() / want.norm(), 1e-14);
+  // 50 digits against a 50-digit closed form
+  MatrixMp rot(2, 2);
+  const mp50 alpha("0.7");
+  rot << 0, alpha, -alpha, 0;
+  const MatrixMp r = expm(rot);
+  EXPECT_LT(static_cast<double>(abs(r(0, 0) - cos(alpha)) + abs(r(0, 1) - sin(alpha))), 1e-48);
+}
+
+#if ODYN_HAVE_CERES
+// Cross-backend: forward-mode derivatives (ceres::Jet) through expm equal expm_frechet.
+TEST(Expm, JetDerivativesEqualFrechetDerivative) {
+  std::mt19937_64 rng(3);
+  for (double norm : {0.05, 1.0, 8.0, 60.0}) {
+    const int n = 5;
+    Eigen::MatrixXd a = odyn::linalg::gaussian_matrix(n, n, rng);
+    a *= norm / a.cwiseAbs().colwise().sum().maxCoeff();
+    const Eigen::MatrixXd e = odyn::linalg::gaussian_matrix(n, n, rng);
+    using Jet = ceres::Jet<double, 1>;
+    Eigen::Matrix<Jet, Eigen::Dynamic, Eigen::Dynamic> aj(n, n);
+    for (Eigen::Index i = 0; i < a.size(); ++i) {
+      aj.data()[i] = Jet(a.data()[i]);
+      aj.data()[i].v[0] = e.data()[i];  // direction E
+    }
+    const auto fr = expm_frechet(a, e);
+    const auto xj = expm(aj);
+    Eigen::MatrixXd value(n, n), deriv(n, n);
+    for (Eigen::Index i = 0; i < a.size(); ++i) value.data()[i] = xj.data()[i].a, deriv.data()[i] = xj.data()[i].v[0];
+    EXPECT_LT(rel_error_1(value, fr.expm), 1e-14) << norm;
+    EXPECT_LT(rel_error_1(deriv, fr.frechet), 1e-12) << norm;
+  }
+}
+
+#endif
+
+// L(A, E) is the (1,2) block of exp([[A, E], [0, A]]), here in 50 digits.
+TEST(Expm, FrechetMatchesFiftyDigitBlockFormula) {
+  std::mt19937_64 rng(5);
+  for (double norm : {0.01, 0.5, 3.0, 30.0}) {
+    const int n = 6;
+    Eigen::MatrixXd a = odyn::linalg::gaussian_matrix(n, n, rng);
+    a *= norm / a.cwiseAbs().colwise().sum().maxCoeff();
+    const Eigen::MatrixXd e = odyn::linalg::gaussian_matrix(n, n, rng);
+    MatrixMp big = MatrixMp::Zero(2 * n, 2 * n);
+    big.topLeftCorner(n, n) = a.cast<mp50>();
+    big.bottomRightCorner(n, n) = a.cast<mp50>();
+    big.topRightCorner(n, n) = e.cast<mp50>();
+    const Eigen::MatrixXd want = MatrixMp(expm(big).topRightCorner(n, n)).cast<double>();
+    const auto fr = expm_frechet(a, e);
+    const double cond = odyn::linalg::expm_cond_frobenius(a);
+    EXPECT_LT(rel_error_1(fr.frechet, want), 20 * (cond + n) * u) << norm;
+    EXPECT_LT(rel_error_1(fr.expm, reference_exp(a)), 10 * (cond + n) * u) << norm;
+  }
+}
+
+TEST(Expm, ConditionNumbers) {
+  // Normal A: ||L(A)|| in the Frobenius operator norm is the largest divided difference of exp on
+  // the spectrum, e^{lambda_max} for symmetric A.
+  std::mt19937_64 rng(9);
+  const Eigen::MatrixXd g = odyn::linalg::gaussian_matrix(5, 5, rng);
+  const Eigen::MatrixXd sym = g + g.transpose();
+  const double lmax = Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(sym).eigenvalues().maxCoeff();
+  const double want = std::exp(lmax) * sym.norm() / expm(sym).norm();
+  EXPECT_NEAR(odyn::linalg::expm_cond_frobenius(sym), want, 1e-10 * want);
+  // The 1-norm estimate against the exact ||K||_1 of the Kronecker form
+  for (int trial = 0; trial < 5; ++trial) {
+    const int n = 4;
+    const Eigen::MatrixXd a = odyn::linalg::gaussian_matrix(n, n, rng) * (1 + 2 * trial);
+    Eigen::MatrixXd k(n * n, n * n);
+    for (int c = 0; c < n * n; ++c) {
+      Eigen::MatrixXd e = Eigen::MatrixXd::Zero(n, n);
+      e.data()[c] = 1;
+      k.col(c) = Eigen::Map<const Eigen::VectorXd>(expm_frechet(a, e).frechet.data(), n * n);
+    }
+    const Eigen::MatrixXd x = expm(a);
+    const double exact = k.cwiseAbs().colwise().sum().maxCoeff() * a.cwiseAbs().colwise().sum().maxCoeff() /
+                         x.cwiseAbs().colwise().sum().maxCoeff();
+    const double est = odyn::linalg::expm_cond(a);
+    EXPECT_LE(est, exact * (1 + 1e-10));
+    EXPECT_GE(est, exact / 3) << trial;
+  }
+}
+
+TEST(ExpmMultiply, DenseMatchesExpmTimesB) {
+  std::mt19937_64 rng(13);
+  for (double norm : {0.0, 0.01, 1.0, 20.0, 200.0}) {
+    for (double t : {1.0, -0.5, 2.5}) {
+      const int n = 30;
+      Eigen::MatrixXd a = odyn::linalg::gaussian_matrix(n, n, rng);
+      if (norm > 0)
+        a *= norm / a.cwiseAbs().colwise().sum().maxCoeff();
+      else
+        a.setZero();
+      a.diagonal().array() -= norm / 4;  // exercises the trace shift
+      const Eigen::MatrixXd b = odyn::linalg::gaussian_matrix(n, 3, rng);
+      odyn::linalg::ExpmMultiplyStats st;
+      const Eigen::MatrixXd got = odyn::linalg::expm_multiply(a, b, t, &st);
+      const Eigen::MatrixXd want = reference_exp(t * a) * b;
+      const double cond = odyn::linalg::expm_cond(Eigen::MatrixXd(t * a));
+      EXPECT_LT(rel_error_1(got, want), 20 * (cond + n) * u)
+          << "norm " << norm << " t " << t << " m " << st.degree << " s " << st.steps;
+    }
+  }
+}
+
+TEST(ExpmMultiply, SparseHeatEquation) {
+  // 1-D Laplacian (Dirichlet), n = 400: exp(tL) v against the dense exponential.
+  const int n = 400;
+  Eigen::SparseMatrix<double> lap(n, n);
+  std::vector<Eigen::Triplet<double>> entries;
+  for (int i = 0; i < n; ++i) {
+    entries.emplace_back(i, i, -2.0);
+    if (i > 0) entries.emplace_back(i, i - 1, 1.0);
+    if (i + 1 < n) entries.emplace_back(i, i + 1, 1.0);
+  }
+  lap.setFromTriplets(entries.begin(), entries.end());
+  Eigen::VectorXd v(n);
+  for (int i = 0; i < n; ++i) v(i) = std::sin(3.14159 * (i + 1) / (n + 1)) + 0.1 * ((i * 7919) % 13 - 6);
+  odyn::linalg::ExpmMultiplyStats st;
+  const Eigen::MatrixXd got = odyn::linalg::expm_multiply(lap, v, 10.0, &st);
+  const Eigen::MatrixXd want = expm(Eigen::MatrixXd(10.0 * Eigen::MatrixXd(lap))) * v;
+  EXPECT_LT((got - want).norm() / want.norm(), 1e-13);
+  EXPECT_GT(st.products, 0);
+  const Eigen::MatrixXd dense = odyn::linalg::expm_multiply(Eigen::MatrixXd(lap), v, 10.0);
+  EXPECT_LT((got - dense).norm() / want.norm(), 1e-13);
+}
+
+TEST(ExpmMultiply, Complex) {
+  std::mt19937_64 rng(17);
+  const int n = 12;
+  const Eigen::MatrixXcd a =
+      odyn::linalg::gaussian_matrix(n, n, rng).cast<std::complex<double>>() * std::complex<double>(0.3, 1.2);
+  const Eigen::MatrixXcd b = odyn::linalg::gaussian_matrix(n, 2, rng).cast<std::complex<double>>();
+  const Eigen::MatrixXcd want = a.exp() * b;
+  EXPECT_LT((odyn::linalg::expm_multiply(a, b) - want).norm() / want.norm(), 1e-12);
+}
+
+TEST(Expm, BadInput) {
+  Eigen::MatrixXd rect(2, 3);
+  rect.setZero();
+  EXPECT_THROW(expm(rect), odyn::InvalidArgument);
+  Eigen::Matrix2d nan;
+  nan << 1, std::nan(""), 0, 1;
+  EXPECT_THROW(expm(nan), odyn::InvalidArgument);
+  Eigen::Matrix2d inf = Eigen::Matrix2d::Identity() * HUGE_VAL;
+  EXPECT_THROW(expm(inf), odyn::InvalidArgument);
+  // exp(1000 I) = e^1000 I overflows double: reported, never NaN
+  EXPECT_THROW(expm(Eigen::Matrix3d(1000 * Eigen::Matrix3d::Identity())), odyn::OverflowError);
+  EXPECT_THROW(expm(Eigen::MatrixXd(Eigen::MatrixXd::Constant(3, 3, 1e300))), odyn::OverflowError);
+  // ... while e^-1000 underflows harmlessly
+  EXPECT_TRUE(expm(Eigen::Matrix3d(-1000 * Eigen::Matrix3d::Identity())).isZero(0));
+  EXPECT_THROW(expm_frechet(Eigen::MatrixXd::Identity(2, 2), Eigen::MatrixXd::Identity(3, 3)), odyn::InvalidArgument);
+  EXPECT_THROW(odyn::linalg::expm_multiply(Eigen::MatrixXd::Identity(3, 3), Eigen::MatrixXd::Ones(4, 1)),
+               odyn::InvalidArgument);
+  EXPECT_THROW(odyn::linalg::expm_multiply(Eigen::MatrixXd::Identity(3, 3), Eigen::MatrixXd::Ones(3, 1), NAN),
+               odyn::InvalidArgument);
+  EXPECT_THROW(odyn::linalg::expm_multiply(Eigen::MatrixXd(nan), Eigen::MatrixXd::Ones(2, 1)), odyn::InvalidArgument);
+}
+
+}  // namespace
