@@ -12,6 +12,7 @@
 #include <string>
 #include <unsupported/Eigen/MatrixFunctions>
 
+#include "../experiments/expm_suite/suite.hpp"
 #include "odyn/io/npy.hpp"
 #include "odyn/linalg/expm.hpp"
 
@@ -80,6 +81,47 @@ void write_cases(const std::string& dir) {
   json << "\n]\n";
 }
 
+// Errors of odyn and Eigen on each matrix of the accuracy suite, with the condition number.
+void write_suite(const std::string& suite_path, const std::string& dir) {
+  std::ofstream json(dir + "/suite.json");
+  json << "[\n";
+  bool first = true;
+  for (const auto& c : odyn::expm_suite::read_suite(suite_path)) {
+    Eigen::MatrixXcd ours, eigen;
+    double cond;
+    if (c.complex) {
+      ours = odyn::linalg::expm(c.a);
+      eigen = c.a.exp();
+      cond = odyn::linalg::expm_cond_frobenius(c.a);
+    } else {
+      const Eigen::MatrixXd a = c.a.real();
+      ours = odyn::linalg::expm(a).cast<std::complex<double>>();
+      eigen = Eigen::MatrixXd(a.exp()).cast<std::complex<double>>();
+      cond = odyn::linalg::expm_cond_frobenius(a);
+    }
+    const auto err = [&](const Eigen::MatrixXcd& x) {
+      // against the 50-digit reference: differences taken before rounding the reference to double
+      odyn::mp50 worst = 0, norm = 0;
+      for (Eigen::Index j = 0; j < x.cols(); ++j) {
+        odyn::mp50 d = 0, r = 0;
+        for (Eigen::Index i = 0; i < x.rows(); ++i) {
+          const odyn::mp50 dr = odyn::mp50(x(i, j).real()) - c.ref_real(i, j);
+          const odyn::mp50 di = odyn::mp50(x(i, j).imag()) - c.ref_imag(i, j);
+          d += sqrt(dr * dr + di * di);
+          r += sqrt(c.ref_real(i, j) * c.ref_real(i, j) + c.ref_imag(i, j) * c.ref_imag(i, j));
+        }
+        worst = std::max(worst, d);
+        norm = std::max(norm, r);
+      }
+      return static_cast<double>(worst / norm);
+    };
+    json << (first ? "" : ",\n") << "{\"name\": \"" << c.name << "\", \"n\": " << c.a.rows() << ", \"cond\": " << cond
+         << ", \"odyn_error\": " << err(ours) << ", \"eigen_error\": " << err(eigen) << "}";
+    first = false;
+  }
+  json << "\n]\n";
+}
+
 void BM_OdynExpm(benchmark::State& state) {
   const Eigen::MatrixXd& a = matrix(static_cast<int>(state.range(0)), static_cast<int>(state.range(1)));
   for (auto _ : state) benchmark::DoNotOptimize(odyn::linalg::expm(a));
@@ -113,7 +155,10 @@ BENCHMARK(BM_Gemm)->Arg(512)->Unit(benchmark::kMicrosecond);
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (const char* dir = std::getenv("ODYN_BENCH_EXPM_DIR")) write_cases(dir);
+  if (const char* dir = std::getenv("ODYN_BENCH_EXPM_DIR")) {
+    write_cases(dir);
+    if (const char* suite = std::getenv("ODYN_EXPM_SUITE")) write_suite(suite, dir);
+  }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

@@ -8,5 +8,6 @@
 namespace odyn::cli {
 
 void add_verify_command(CLI::App& app, int& status);
+void add_expm_command(CLI::App& app, int& status);
 
 }  // namespace odyn::cli

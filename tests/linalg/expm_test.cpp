@@ -64,6 +64,21 @@ TEST(Expm, ProductCountsMatchHigham2005) {
   for (int i = 0; i < 5; ++i) EXPECT_EQ(odyn::linalg::detail::pade_products(m[i]), products[i]);
 }
 
+// Higham 2005's integer coefficients (m = 3: 120, 60, 12, 1; m = 13: b_0 = 64764752532480000,
+// b_13 = 1), here normalised to b_0 = 1, and Al-Mohy & Higham 2009's |c_{2m+1}|.
+TEST(Expm, PadeCoefficientsAndLeadingErrorTerms) {
+  const auto& table = odyn::linalg::detail::PadeTable<double>::get();
+  const std::vector<double>& b3 = table.coefficients_of(3);
+  EXPECT_EQ(b3[1], 60.0 / 120);
+  EXPECT_EQ(b3[2], 12.0 / 120);
+  EXPECT_DOUBLE_EQ(b3[3], 1.0 / 120);
+  EXPECT_DOUBLE_EQ(table.coefficients_of(13)[13], 1 / 64764752532480000.0);
+  EXPECT_DOUBLE_EQ(table.coefficients_of(13)[1], 32382376266240000.0 / 64764752532480000.0);
+  EXPECT_DOUBLE_EQ(table.c_lead[0], 1.0 / 100800);
+  EXPECT_DOUBLE_EQ(table.c_lead[1], 1.0 / 10059033600);
+  EXPECT_DOUBLE_EQ(table.c_lead[4], 1 / 1.1325077560602111e35);
+}
+
 TEST(Expm, ZeroEmptyAndScalar) {
   ExpmStats st;
   EXPECT_TRUE(expm(Eigen::MatrixXd::Zero(4, 4), &st).isIdentity(0));
@@ -119,6 +134,13 @@ TEST(Expm, TriangularOverscalingCaseIsExactEntrywise) {
     EXPECT_EQ(x(1, 0), 0.0);
     EXPECT_NEAR(x(0, 1), b * std::sinh(1.0), 4 * u * b * std::sinh(1.0)) << b;
   }
+  // ||A^k||^{1/k} -> 1 while ||A||_1 = 1e8: Higham 2005 would square ceil(log2(1e8 / 5.37)) = 25
+  // times; the ell correction asks for far fewer.
+  Eigen::Matrix2d a;
+  a << 1, 1e8, 0, -1;
+  ExpmStats st;
+  expm(a, &st);
+  EXPECT_LE(st.squarings, 10);
   // General upper-triangular 2 x 2, including a nearly repeated diagonal
   for (double d : {0.3, 1.0 - 1e-9, 1.0}) {
     Eigen::Matrix2d a;
