@@ -47,10 +47,15 @@ int main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
-    // Every command path must end at a leaf: "odyn verify" alone names no check.
+    // Every command path must end at a leaf or at a command that takes arguments of its own
+    // ("odyn verify --all"); that command reports a missing argument itself.
     std::string path = "odyn";
     for (const CLI::App* cmd = &app; !cmd->get_subcommands({}).empty();) {
       const auto chosen = cmd->get_subcommands();
+      if (chosen.empty() && cmd != &app &&
+          !cmd->get_options([](const CLI::Option* o) { return o->get_positional(); }).empty()) {
+        break;
+      }
       if (chosen.empty()) {
         std::string names;
         for (const CLI::App* sub : cmd->get_subcommands({})) names += (names.empty() ? "" : ", ") + sub->get_name();

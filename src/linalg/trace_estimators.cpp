@@ -99,6 +99,51 @@ TraceEstimate hutch_plus_plus(const Eigen::MatrixXd& a, int matvecs, std::mt1993
   return hutch_plus_plus(dense(a, "hutch_plus_plus"), a.rows(), matvecs, rng, probe);
 }
 
+TraceEstimate xtrace(const MatVec& a, Eigen::Index n, int matvecs, std::mt19937_64& rng, Probe probe) {
+  check_sizes(n, matvecs, 4, "xtrace", "matvecs");
+  const int k = matvecs / 2;
+  const bool normalize = probe == Probe::gaussian;
+  Eigen::MatrixXd omega = probes_block(n, k, rng, probe);
+  if (normalize) omega = std::sqrt(static_cast<double>(n)) * omega.colwise().normalized();  // uniform on the sphere
+  const Eigen::MatrixXd y = apply(a, omega, "xtrace");
+  const Eigen::ColPivHouseholderQR<Eigen::MatrixXd> qr(y);  // Y P = Q R
+  const Eigen::Index r = qr.rank();
+  const Eigen::MatrixXd q = qr.householderQ() * Eigen::MatrixXd::Identity(n, r);
+  const Eigen::MatrixXd z = apply(a, q, "xtrace");
+  const Eigen::MatrixXd h = q.transpose() * z;  // Q^T A Q
+  const Eigen::MatrixXd w = q.transpose() * omega;
+
+  // Q s_i, with s_i the normalized i-th column of (R P^T)^-T = R^-T P^T, is orthogonal to every
+  // column of Y but the i-th, so Q_i Q_i^T = Q Q^T - Q s_i s_i^T Q^T. If Y is rank deficient the
+  // other columns already span range(Y): s_i = 0.
+  Eigen::MatrixXd s = Eigen::MatrixXd::Zero(r, k);
+  if (r == k) {
+    const Eigen::MatrixXd pt = qr.colsPermutation().transpose() * Eigen::MatrixXd::Identity(k, k);
+    s = qr.matrixR().topLeftCorner(k, k).triangularView<Eigen::Upper>().transpose().solve(pt);
+    s.colwise().normalize();
+  }
+  // (I - Q_i Q_i^T) w_i = w_i - Q (Q^T w_i - (s_i^T Q^T w_i) s_i), and A times it from Y and A Q.
+  const Eigen::RowVectorXd c = (s.array() * w.array()).colwise().sum();
+  const Eigen::MatrixXd coefficients = w - s * c.asDiagonal();
+  const Eigen::MatrixXd v = omega - q * coefficients;
+  const Eigen::MatrixXd av = y - z * coefficients;
+
+  const double dimension = static_cast<double>(n - (r == k ? k - 1 : r));  // of range(I - Q_i Q_i^T)
+  const Eigen::MatrixXd hs = h * s;
+  Eigen::ArrayXd terms(k);
+  for (int i = 0; i < k; ++i) {
+    double tail = v.col(i).dot(av.col(i));
+    const double norm2 = v.col(i).squaredNorm();
+    if (normalize) tail = norm2 > 0 ? tail * dimension / norm2 : 0.0;
+    terms(i) = h.trace() - s.col(i).dot(hs.col(i)) + tail;
+  }
+  return mean_of_terms(terms, k + static_cast<int>(r));
+}
+
+TraceEstimate xtrace(const Eigen::MatrixXd& a, int matvecs, std::mt19937_64& rng, Probe probe) {
+  return xtrace(dense(a, "xtrace"), a.rows(), matvecs, rng, probe);
+}
+
 TraceEstimate slq_trace(const MatVec& a, Eigen::Index n, const std::function<double(double)>& f, int probes, int steps,
                         std::mt19937_64& rng) {
   check_sizes(n, probes, 1, "slq_trace", "probes");

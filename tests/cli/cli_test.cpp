@@ -50,7 +50,7 @@ TEST_F(Cli, UnknownOptionsAndValues) {
   expect_usage_error("verify det-exp-trace --bogus", "--bogus");
   expect_usage_error("frobnicate", "frobnicate");
   expect_usage_error("", "expected a command: verify");
-  expect_usage_error("verify", "expected a command: det-exp-trace");
+  expect_usage_error("verify", "expected check names, --all or --list, or the command det-exp-trace");
   expect_usage_error("verify det-exp-trac", "det-exp-trac");
   expect_usage_error("verify det-exp-trace --family hermitian", "hermitian");
   expect_usage_error("verify det-exp-trace --n 0", "--n");
@@ -133,4 +133,75 @@ TEST_F(Cli, TableForEveryFamilyAndFailureStatus) {
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.out.find("inconclusive"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("0 of 1 checks passed"), std::string::npos) << r.out;
+}
+
+// odyn verify NAME... / --all: every route on random matrices (docs/cli.md).
+TEST_F(Cli, VerifyAllRoutes) {
+  auto r = run(cli + " verify --all");
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("checks passed"), std::string::npos) << r.out;
+  for (const char* name : {"direct", "eigen", "schur", "liouville", "det-ode", "jacobi-fd", "limit", "log-trace",
+                           "inverse", "commuting", "det-perturbation"}) {
+    EXPECT_NE(r.out.find(name), std::string::npos) << name;
+  }
+  r = run(cli + " verify --list");
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(count_lines(r.out), 12) << r.out;
+  r = run(cli + " verify --help");
+  EXPECT_EQ(r.status, 0);
+  for (const char* option :
+       {"--all", "--list", "--scalar", "--family", "--trials", "--seed", "--json", "det-exp-trace"}) {
+    EXPECT_NE(r.out.find(option), std::string::npos) << option;
+  }
+}
+
+TEST_F(Cli, VerifyJsonAndScalars) {
+  auto r = run(cli + " verify direct limit --json --n 5 --trials 2 --seed 3");
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j.size(), 4u);
+  for (const auto& c : j) {
+    for (const char* key : {"check", "name", "scalar", "lhs", "rhs", "abs_error", "rel_error", "metric", "tolerance",
+                            "condition", "passed", "details"}) {
+      ASSERT_TRUE(c.contains(key)) << key;
+    }
+    EXPECT_TRUE(c["passed"].get<bool>());
+  }
+  EXPECT_EQ(j[0]["check"], "direct");
+  EXPECT_EQ(j[1]["check"], "limit");
+
+  r = run(cli + " verify --all --scalar mp50 --n 4 --trials 1 --json");
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  j = nlohmann::json::parse(r.out);
+  double worst = 0;
+  for (const auto& c : j) {
+    EXPECT_EQ(c["scalar"], "mp50");
+    if (c["check"] == "direct") worst = std::max(worst, c["rel_error"].get<double>());
+  }
+  EXPECT_LE(worst, 1e-40);  // 50 digits, not double
+
+  r = run(cli + " verify --all --scalar complex --n 4 --trials 1 --json");
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_TRUE(nlohmann::json::parse(r.out)[0].contains("lhs_imag"));
+
+  r = run(cli + " verify direct eigen --scalar float --family rotation");
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+}
+
+TEST_F(Cli, VerifyBadInput) {
+  expect_usage_error("verify frobnicate", "unknown check 'frobnicate'");
+  expect_usage_error("verify direct frobnicate", "unknown check 'frobnicate'");
+  expect_usage_error("verify --json", "expected check names");
+  expect_usage_error("verify --all direct", "--all");
+  expect_usage_error("verify --all --scalar quad", "quad");
+  expect_usage_error("verify --all --n 0", "--n");
+  expect_usage_error("verify --all --family hermitian", "hermitian");
+  expect_usage_error("verify --all --seed -1", "got '-1'");
+}
+
+// A check that cannot decide makes the exit status 1: float cannot resolve exp of a scale-30 matrix.
+TEST_F(Cli, VerifyInconclusiveExitsOne) {
+  const auto r = run(cli + " verify direct --scalar float --scale 60 --trials 2");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("inconclusive"), std::string::npos) << r.out;
 }

@@ -3,29 +3,39 @@
 
 #include <Eigen/Core>
 #include <string>
+#include <vector>
 
 namespace odyn::linalg {
 
+// A further number a check reports, e.g. the distance between two routes' matrices.
+struct CheckDetail {
+  std::string name;
+  double value = 0;
+};
+
 // The outcome of comparing the two sides of an identity in floating point.
 struct IdentityCheck {
-  std::string name;         // the identity, e.g. "det(exp A) = exp(tr A)"
-  double lhs = 0, rhs = 0;  // the two computed sides
-  double abs_error = 0;     // |lhs - rhs|
-  double rel_error = 0;     // |lhs - rhs| / |rhs|
-  std::string metric;       // which error `tolerance` bounds: "rel_error" or "abs_error"
-  double tolerance = 0;     // the bound the error must meet, derived from the problem (see the docs)
-  double condition = 0;     // the condition number the tolerance was scaled by
+  std::string name;                   // the identity, e.g. "det(exp A) = exp(tr A)"
+  double lhs = 0, rhs = 0;            // the two computed sides (real parts for complex sides)
+  double lhs_imag = 0, rhs_imag = 0;  // imaginary parts; zero for real sides
+  double abs_error = 0;               // |lhs - rhs|
+  double rel_error = 0;               // |lhs - rhs| / |rhs|
+  std::string metric;                 // which error `tolerance` bounds: "rel_error" or "abs_error"
+  double tolerance = 0;               // the bound the error must meet, derived from the problem (see the docs)
+  double condition = 0;               // the condition number the tolerance was scaled by
   bool passed = false;
-  std::string note;  // why the check failed or could not decide; empty when it passed
+  std::string note;                  // why the check failed or could not decide; empty when it passed
+  std::vector<CheckDetail> details;  // route-specific extra numbers (see docs/identities.md)
 };
 
 // A check whose tolerance exceeds this verifies fewer than two digits: it is reported as failed
 // ("inconclusive"), since first-order error analysis no longer holds there.
 inline constexpr double kInconclusiveTolerance = 1e-2;
 
-// Compares det(exp A) with exp(tr A) for a real square matrix A (Su, kexue.fm/archives/6377).
+// Compares det(exp A) with exp(tr A) for a real square matrix A (Su, kexue.fm/archives/6377): the
+// `direct` route of odyn/linalg/identities/routes.hpp for double.
 // exp(A) comes from expm, its determinant from LU with partial pivoting. When either side would
-// leave the range of double (|tr A| or |log det exp A| above 700), the logarithms are compared
+// leave the range of double (|tr A| or |log det exp A| above log(max) - 10 = 699.8), the logarithms are compared
 // instead: log|det exp A| (sum of log|u_ii|) with tr A, whose absolute difference is the relative
 // error of the determinant; a negative determinant fails the check.
 //

@@ -39,6 +39,22 @@ TraceEstimate hutch_plus_plus(const MatVec& a, Eigen::Index n, int matvecs, std:
 TraceEstimate hutch_plus_plus(const Eigen::MatrixXd& a, int matvecs, std::mt19937_64& rng,
                               Probe probe = Probe::rademacher);
 
+// XTrace (Epperly, Tropp & Webber, SIAM J. Matrix Anal. Appl. 45(1), 2024): with k = matvecs / 2
+// probes w_i and Y = A Omega, each i = 1..k gives the estimate
+//   t_i = tr(Q_i^T A Q_i) + w_i^T (I - Q_i Q_i^T) A (I - Q_i Q_i^T) w_i,
+// where Q_i is an orthonormal basis of the columns of Y other than the i-th, independent of w_i,
+// so each t_i is unbiased for any square A. value is the mean of the t_i, computed from one QR of
+// Y and the k products A Q (2k mat-vecs in all); std_error is the sample standard deviation of the
+// t_i over sqrt(k) (it ignores their correlation and tends to be low, see docs/linalg.md).
+// Probe::gaussian, the default here, draws the probes uniformly on the sphere of radius sqrt(n)
+// and rescales each projected probe to the norm sqrt(n - k + 1) of its subspace (the paper's
+// normalization), which lowers the variance; Rademacher probes are used as drawn. For symmetric
+// positive semidefinite A the error falls at least like 1/matvecs, and the estimate is exact
+// when rank(A) < k. If Y is numerically rank deficient (rank r < k), every Q_i spans range(Y)
+// and only r products A Q are taken. Throws as hutchinson does, and if matvecs < 4.
+TraceEstimate xtrace(const MatVec& a, Eigen::Index n, int matvecs, std::mt19937_64& rng, Probe probe = Probe::gaussian);
+TraceEstimate xtrace(const Eigen::MatrixXd& a, int matvecs, std::mt19937_64& rng, Probe probe = Probe::gaussian);
+
 // Stochastic Lanczos quadrature (Ubaru, Chen & Saad, SIAM J. Matrix Anal. Appl. 38(4), 2017)
 // for tr f(A), A symmetric: for each of `probes` Rademacher vectors v (|v|^2 = n), `steps` Lanczos
 // steps from v/|v| (with full reorthogonalization) give a tridiagonal T with eigenpairs

@@ -1,0 +1,45 @@
+"""Merges the expm benchmark (odyn, Eigen) with its peer run (SciPy, PyTorch) into the Markdown
+tables of docs/performance.md. Usage: expm_report.py BENCH.json CASES.json SUITE.json PEER.json"""
+import json
+import sys
+
+bench, cases, suite, peer = (json.load(open(p)) for p in sys.argv[1:5])
+scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
+median = {b["run_name"]: b["real_time"] * scale[b["time_unit"]]
+          for b in bench["benchmarks"] if b.get("aggregate_name") == "median"}
+gemm = median.get("BM_Gemm/512")
+u = 2.0 ** -53
+
+print("| n | ‖A‖₁ | Eigen / odyn | SciPy / odyn | PyTorch / odyn | products odyn (Eigen) "
+      "| error odyn | Eigen | SciPy | PyTorch |")
+print("|---|---|---|---|---|---|---|---|---|---|")
+for c in cases:
+    n, k, tag = c["n"], c["tag"].split("_")[1], c["tag"]
+    ours = median[f"BM_OdynExpm/{n}/{k}"]
+    eig = median[f"BM_EigenExpm/{n}/{k}"]
+    p = peer["bench"][tag]
+    print(f"| {n} | {c['norm']:g} | {eig / ours:.2f} | {p['scipy_time'] / ours:.2f} | {p['torch_time'] / ours:.2f} "
+          f"| {c['odyn_products']} ({c['eigen_products']}) | {c['odyn_error']:.1e} | {c['eigen_error']:.1e} "
+          f"| {p['scipy_error']:.1e} | {p['torch_error']:.1e} |")
+if gemm:
+    print()
+    print("n = 512, time / (products × one 512 × 512 product):")
+    for c in cases:
+        if c["n"] == 512:
+            k = c["tag"].split("_")[1]
+            ratio = median[f"BM_OdynExpm/512/{k}"] / (c["odyn_products"] * gemm)
+            print(f"- ‖A‖₁ = {c['norm']:g}: {ratio:.2f} ({c['odyn_products']} products)")
+
+print()
+print("| matrix | n | cond·u | odyn | Eigen | SciPy | PyTorch |")
+print("|---|---|---|---|---|---|---|")
+as_good = 0
+for s in suite:
+    p = peer["suite"][s["name"]]
+    ok = s["odyn_error"] <= max(2 * p["scipy_error"], 4 * u)
+    as_good += ok
+    print(f"| {s['name']} | {s['n']} | {s['cond'] * u:.1e} | {s['odyn_error']:.1e}{'' if ok else ' *'} "
+          f"| {s['eigen_error']:.1e} | {p['scipy_error']:.1e} | {p['torch_error']:.1e} |")
+print()
+print(f"odyn at least as accurate as SciPy (error ≤ 2× SciPy's or ≤ 4u) on {as_good} of {len(suite)} "
+      f"({100 * as_good / len(suite):.0f}%); * marks the others.")
