@@ -13,6 +13,7 @@
 #include <Eigen/LU>
 #include <Eigen/SVD>
 #include <algorithm>
+#include <array>
 #include <boost/container/static_vector.hpp>
 #include <cmath>
 #include <complex>
@@ -28,11 +29,10 @@ namespace odyn::linalg {
 
 // What an evaluation of expm cost and which approximant it used.
 struct ExpmStats {
-  int degree = 0;         // Pade degree m (0: the exact answer was known, e.g. A = 0)
-  int squarings = 0;      // s: r_m(A / 2^s) was squared s times
-  int products = 0;       // n x n matrix products, squarings included (norm estimation excluded)
-  int solves = 0;         // LU solves with n right-hand sides
-  int norm_products = 0;  // products spent on exact norms of powers (n < 16, where estimates cost more)
+  int degree = 0;     // Pade degree m (0: the exact answer was known, e.g. A = 0)
+  int squarings = 0;  // s: r_m(A / 2^s) was squared s times
+  int products = 0;   // n x n matrix products, squarings included (norm estimation excluded)
+  int solves = 0;     // LU solves with n right-hand sides
 };
 
 namespace detail {
@@ -76,8 +76,23 @@ bool is_finite_scalar(const Scalar& x) {
   }
 }
 
+// Whether every entry is finite (vectorised for float, double and long double).
+template <class Derived>
+bool all_finite(const Eigen::MatrixBase<Derived>& a) {
+  using S = typename Derived::Scalar;
+  if constexpr (std::is_floating_point_v<S>) {
+    return (a.array() * S(0)).sum() == S(0);  // x * 0 is NaN exactly for x = +-inf or NaN
+  } else {
+    for (Eigen::Index j = 0; j < a.cols(); ++j)
+      for (Eigen::Index i = 0; i < a.rows(); ++i)
+        if (!is_finite_scalar(a(i, j))) return false;
+    return true;
+  }
+}
+
 template <class Derived>
 void require_finite_entries(const Eigen::MatrixBase<Derived>& a, const char* where) {
+  if (all_finite(a)) return;
   for (Eigen::Index j = 0; j < a.cols(); ++j)
     for (Eigen::Index i = 0; i < a.rows(); ++i)
       if (!is_finite_scalar(a(i, j)))
@@ -98,8 +113,10 @@ struct PadeTable {
   std::vector<int> degrees;                  // ascending; the last one is used with scaling
   std::vector<V> theta;                      // theta[i] for degrees[i]
   std::vector<V> c_lead;                     // |c_{2m+1}| = (m!)^2 / ((2m)! (2m+1)!), the leading error coefficient
+  std::vector<double> log2_c_lead;           // log2 |c_{2m+1}|
   std::vector<std::vector<V>> coefficients;  // b_0 = 1, ..., b_m of p_m, rounded once to V
   V u;
+  double log2_u;
 
   const std::vector<V>& coefficients_of(int m) const {
     return coefficients[std::find(degrees.begin(), degrees.end(), m) - degrees.begin()];
@@ -113,6 +130,7 @@ struct PadeTable {
  private:
   PadeTable() {
     u = std::numeric_limits<V>::epsilon() / 2;
+    log2_u = static_cast<double>(log2(mp50(u)));
     // Degree 13 is optimal for double (Higham 2005); at 50 digits theta_13 ~ 0.25 and higher
     // degrees cost fewer products per bit of accuracy.
     degrees = {3, 5, 7, 9, 13};
@@ -127,7 +145,9 @@ struct PadeTable {
       mp50 fact_m = 1, fact_2m = 1;  // |c_{2m+1}| = (m!)^2 / ((2m)! (2m+1)!)
       for (int k = 1; k <= m; ++k) fact_m *= k;
       for (int k = 1; k <= 2 * m; ++k) fact_2m *= k;
-      c_lead.push_back(static_cast<V>(fact_m * fact_m / (fact_2m * fact_2m * (2 * m + 1))));
+      const mp50 c_m = fact_m * fact_m / (fact_2m * fact_2m * (2 * m + 1));
+      c_lead.push_back(static_cast<V>(c_m));
+      log2_c_lead.push_back(static_cast<double>(log2(c_m)));
       std::vector<V> b(m + 1);
       mp50 c = 1;
       b[0] = V(1);
@@ -164,6 +184,10 @@ template <class Derived>
 auto norm1(const Eigen::MatrixBase<Derived>& a) {
   using std::abs;
   using R = typename Eigen::NumTraits<typename Derived::Scalar>::Real;
+  if constexpr (std::is_floating_point_v<typename Derived::Scalar>) {
+    if (a.size() == 0) return R(0);
+    return a.cwiseAbs().colwise().sum().maxCoeff();
+  }
   R best(0);
   for (Eigen::Index j = 0; j < a.cols(); ++j) {
     R s(0);
@@ -215,31 +239,43 @@ auto onenorm_estimate(Eigen::Index n, Apply&& apply, ApplyAdjoint&& apply_adjoin
   return std::max(est, R(2) * ny / R(3 * static_cast<double>(n)));
 }
 
-// log2 ||(|A|)^k||_1, computed with k products with a vector and rescaling (no overflow).
+// log2 ||(|A|)^k||_1, computed with k - 1 products of a row vector with |A| (no overflow).
 template <class Derived>
 double log2_abs_power_norm(const Eigen::MatrixBase<Derived>& abs_a, int k) {
   using R = typename Derived::Scalar;
   using std::log2;
   using Row = Eigen::Matrix<R, 1, Derived::ColsAtCompileTime, Eigen::RowMajor, 1, Derived::MaxColsAtCompileTime>;
   constexpr double kMinusInf = -std::numeric_limits<double>::infinity();
+  const Eigen::Index n = abs_a.rows();
   const R norm = abs_a.colwise().sum().maxCoeff();
   if (!(norm > R(0))) return kMinusInf;
-  // ||B^k||_1 = max(1^T B^k) for B = |A| / ||A||_1 >= 0; the row 1^T B^i never exceeds 1 and is
-  // renormalised every step so that it cannot underflow either.
-  Row v = abs_a.colwise().sum() / norm;
-  R shrink(1);
+  // ||B^k||_1 = max(1^T B^k) for B = |A| / ||A||_1 >= 0. B's column sums are at most 1, so the
+  // entries of the row 1^T B^i never exceed 1; when they all fall below 2^-64 the row is
+  // rescaled so that it cannot underflow. Plain loops: for the small matrices where this matters
+  // they beat a general matrix-vector product several times.
+  const Derived& b_unscaled = abs_a.derived();
+  const R inv_norm = R(1) / norm;
+  Row v = b_unscaled.colwise().sum() * inv_norm, next(n);
+  const R tiny = R(5.421010862427522e-20);  // 2^-64
   double log_shrink = 0;
   for (int i = 1; i < k; ++i) {
-    const R big = v.maxCoeff();
+    R big(0);
+    for (Eigen::Index j = 0; j < n; ++j) {
+      R sum(0);
+      for (Eigen::Index r = 0; r < n; ++r) sum += v(r) * b_unscaled(r, j);
+      next(j) = sum * inv_norm;
+      if (next(j) > big) big = next(j);
+    }
     if (!(big > R(0))) return kMinusInf;
-    v /= big;
-    shrink *= big;
-    if (shrink < R(1e-30)) log_shrink += static_cast<double>(log2(shrink)), shrink = R(1);
-    v = (v * abs_a) / norm;
+    if (big < tiny) {
+      next /= big;
+      log_shrink += static_cast<double>(log2(big));
+    }
+    v.swap(next);
   }
   const R big = v.maxCoeff();
   if (!(big > R(0))) return kMinusInf;
-  return k * static_cast<double>(log2(norm)) + log_shrink + static_cast<double>(log2(shrink * big));
+  return k * static_cast<double>(log2(norm)) + log_shrink + static_cast<double>(log2(big));
 }
 
 // sinh(z) / z, accurate near 0 and for any scalar.
@@ -285,6 +321,8 @@ class ScalingSquaring {
   // At most 8 powers (degree 30 uses 5): fixed capacity, no heap allocation for small matrices.
   template <class T>
   using Few = boost::container::static_vector<T, 9>;
+  // The even or odd coefficients of p_m (m <= 30).
+  using Coefficients = boost::container::static_vector<V, 16>;
 
   ScalingSquaring(const Mat& a, const Mat* e) : a_(a), e_(e), n_(a.rows()), table_(PadeTable<V>::get()) {}
 
@@ -301,12 +339,14 @@ class ScalingSquaring {
     const Mat as = a_ * scale;
     const int p = pade_power_count(m);
     // Powers of B = As^2, from the unscaled powers when they are finite after scaling.
-    Few<Mat> powers(p + 1), dpowers;
+    Few<Mat> powers, dpowers;
+    if (raw_powers_ok_) powers = std::move(raw_powers_);
+    powers.resize(p + 1);
     powers[0] = Mat::Identity(n_, n_);
     for (int k = 1; k <= p; ++k) {
       const V factor = ldexp_value(V(1), -2 * k * s);
-      if (k < static_cast<int>(raw_powers_.size()) && raw_powers_ok_ && factor > V(0)) {
-        powers[k] = raw_powers_[k] * factor;
+      if (k < static_cast<int>(raw_count_) && raw_powers_ok_ && factor > V(0)) {
+        if (s > 0) powers[k] = Mat(powers[k] * factor);
       } else {
         powers[k] = k == 1 ? Mat(as * as) : Mat(powers[k - 1] * powers[1]);
         ++stats.products;
@@ -325,7 +365,7 @@ class ScalingSquaring {
     }
     const std::vector<V>& b = table_.coefficients_of(m);
     const int kmax = m / 2;
-    std::vector<V> even(kmax + 1), odd(kmax + 1);
+    Coefficients even(kmax + 1), odd(kmax + 1);
     for (int k = 0; k <= kmax; ++k) {
       even[k] = b[2 * k];
       odd[k] = 2 * k + 1 <= m ? b[2 * k + 1] : V(0);
@@ -384,7 +424,7 @@ class ScalingSquaring {
   }
 
   // Horner's rule in B^p on chunks c_j(B) = sum_{i<p} coef[jp+i] B^i (the last chunk may reach B^p).
-  Mat horner(const std::vector<V>& coef, const Few<Mat>& powers, const Few<Mat>& dpowers, Mat* d,
+  Mat horner(const Coefficients& coef, const Few<Mat>& powers, const Few<Mat>& dpowers, Mat* d,
              ExpmStats& stats) const {
     const int k = static_cast<int>(coef.size()) - 1;
     const int p = static_cast<int>(powers.size()) - 1;
@@ -417,6 +457,7 @@ class ScalingSquaring {
 
   // Below this size exact products of powers are cheaper than norm estimates.
   static constexpr Eigen::Index kEstimateFrom = 16;
+  static constexpr double kNotComputed = -1e300;
 
   // m itself for plain scalars; otherwise its plain part, stored in `copy`.
   static const PlainMat& plain_ref(const Mat& m, PlainMat& copy) {
@@ -451,12 +492,22 @@ class ScalingSquaring {
     // ell(2^-s A, m) of the paper: extra squarings that keep the bound on the backward error,
     // alpha = |c_{2m+1}| ||(|A|)^{2m+1}||_1 / ||A||_1 below u for non-normal A. Zero whenever
     // |c_{2m+1}| ||2^-s A||_1^{2m} <= u, which is checked first.
-    const double log2_u = static_cast<double>(log2(table_.u)), log2_norm = static_cast<double>(log2(norm_a));
+    const double log2_u = table_.log2_u;
+    double log2_norm = kNotComputed;
+    // For small n, where a product costs little, the sharper bound ||(|A|)^{2m+1}||_1 <=
+    // ||(|A|)^2||_1^m ||A||_1 is tried before the 2m vector products of the exact value.
+    double log2_abs_square = kNotComputed;
     const auto ell = [&](std::size_t idx, int s) {
       const int m = table_.degrees[idx];
-      const double log2_c = static_cast<double>(log2(table_.c_lead[idx]));
+      const double log2_c = table_.log2_c_lead[idx];
+      if (log2_norm == kNotComputed) log2_norm = static_cast<double>(log2(norm_a));
       if (log2_c + 2.0 * m * (log2_norm - s) <= log2_u) return 0;
-      const double log2_alpha = log2_c + log2_abs_power_norm(RealMat(pa.cwiseAbs()), 2 * m + 1) - log2_norm;
+      const RealMat abs_a = pa.cwiseAbs();
+      if (n_ < kEstimateFrom) {
+        if (log2_abs_square == kNotComputed) log2_abs_square = static_cast<double>(log2(norm1(RealMat(abs_a * abs_a))));
+        if (log2_c + m * (log2_abs_square - 2.0 * s) <= log2_u) return 0;
+      }
+      const double log2_alpha = log2_c + log2_abs_power_norm(abs_a, 2 * m + 1) - log2_norm;
       return std::max(0, static_cast<int>(std::ceil((log2_alpha - log2_u) / (2.0 * m))) - s);
     };
     // Powers of A formed here are reused by the evaluation: raw_powers_[k] = A^{2k}.
@@ -473,15 +524,22 @@ class ScalingSquaring {
         ++stats.products;
       }
     };
-    // d_j = ||A^j||_1^{1/j}: exact when the power was formed, estimated otherwise.
+    // d_j = ||A^j||_1^{1/j}: exact when the power was formed, estimated otherwise; j <= 10.
+    std::array<V, 11> d_cache;
+    d_cache.fill(V(-1));
     const auto d = [&](int j) -> V {
+      if (d_cache[j] >= V(0)) return d_cache[j];
       V nrm;
       const int formed = static_cast<int>(raw_powers_.size()) - 1;  // A^2 ... A^{2 formed} exist
       if (j % 2 == 0 && j / 2 <= formed) {
         nrm = V(norm1(plain_power(j / 2)));
-      } else if (n_ < kEstimateFrom && j / 2 <= 2 * formed) {  // small n: an exact product is cheaper
-        nrm = V(norm1(PlainMat(plain_power(j / 2 - formed) * plain_power(formed))));
-        ++stats.norm_products;
+      } else if (n_ < kEstimateFrom && j % 2 == 0 && j / 2 <= 2 * formed) {
+        // Small n: ||A^j|| <= ||A^{2a}|| ||A^{2b}||, 2a + 2b = j, from the formed powers. An upper
+        // bound keeps the backward-error bound valid and costs no product; an estimate would
+        // cost more than the product it might save.
+        nrm = std::numeric_limits<V>::infinity();
+        for (int a = j / 2 - formed; a <= j / 4; ++a)
+          nrm = min(nrm, V(V(norm1(plain_power(a))) * V(norm1(plain_power(j / 2 - a)))));
       } else {
         const auto apply = [&](const PlainVec& x) {  // A^j x from the formed powers
           PlainVec y = x;
@@ -518,7 +576,7 @@ class ScalingSquaring {
       const V r = V(pow(nrm, V(1) / V(j)));
       using std::isfinite;
       using boost::multiprecision::isfinite;
-      return isfinite(r) ? min(r, norm_a) : norm_a;  // d_j <= ||A||_1 always
+      return d_cache[j] = isfinite(r) ? min(r, norm_a) : norm_a;  // d_j <= ||A||_1 always
     };
     const std::size_t top = table_.degrees.size() - 1;
     const auto accept = [&](std::size_t idx, int s) {
@@ -557,15 +615,9 @@ class ScalingSquaring {
   }
 
   void finish_powers(int m) {
-    raw_powers_ok_ = true;
-    for (const Mat& pw : raw_powers_)
-      for (Eigen::Index j = 0; j < n_ && raw_powers_ok_; ++j)
-        for (Eigen::Index i = 0; i < n_; ++i)
-          if (!is_finite_scalar(pw(i, j))) {
-            raw_powers_ok_ = false;
-            break;
-          }
+    raw_powers_ok_ = std::all_of(raw_powers_.begin(), raw_powers_.end(), [](const Mat& pw) { return all_finite(pw); });
     raw_powers_.resize(std::min<std::size_t>(raw_powers_.size(), pade_power_count(m) + 1));
+    raw_count_ = raw_powers_.size();
   }
 
   // Exact diagonal and superdiagonal of exp(2^-i A) for upper-triangular A (Al-Mohy & Higham 2009,
@@ -579,13 +631,7 @@ class ScalingSquaring {
   }
 
   void check_overflow(const Mat& x, const Mat* l) const {
-    const auto finite = [&](const Mat& m) {
-      for (Eigen::Index j = 0; j < n_; ++j)
-        for (Eigen::Index i = 0; i < n_; ++i)
-          if (!is_finite_scalar(m(i, j))) return false;
-      return true;
-    };
-    if (!finite(x) || (l && !finite(*l))) {
+    if (!all_finite(x) || (l && !all_finite(*l))) {
       const double norm = static_cast<double>(norm1(plain(a_)));
       throw OverflowError("expm: the result overflows the scalar type (||A||_1 = " + std::to_string(norm) + ")");
     }
@@ -597,6 +643,7 @@ class ScalingSquaring {
   const PadeTable<V>& table_;
   Few<Mat> raw_powers_;  // I, A^2, A^4, A^6 as formed by choose()
   bool raw_powers_ok_ = false;
+  std::size_t raw_count_ = 0;  // how many of raw_powers_ the evaluation may reuse
 };
 
 template <class Derived>
