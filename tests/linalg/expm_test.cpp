@@ -165,6 +165,25 @@ TEST(Expm, AgreesWithFiftyDigitsOnRandomMatrices) {
   }
 }
 
+// n >= 64 takes the norm-estimate route for d_8 and d_10. Reference: the same algorithm in long
+// double, whose 2^11 times smaller unit roundoff makes its own error negligible here.
+TEST(Expm, LargeMatricesUseNormEstimates) {
+  std::mt19937_64 rng(12);
+  const int n = 70;
+  for (double norm : {0.5, 10.0, 100.0}) {
+    Eigen::MatrixXd a = odyn::linalg::gaussian_matrix(n, n, rng);
+    a *= norm / a.cwiseAbs().colwise().sum().maxCoeff();
+    const Eigen::MatrixXd ref = expm(Eigen::Matrix<long double, -1, -1>(a.cast<long double>())).cast<double>();
+    const double cond = odyn::linalg::expm_cond(a);
+    odyn::linalg::ExpmStats stats;
+    const Eigen::MatrixXd x = expm(a, &stats);
+    // expm_cond is a 1-norm estimate; the Frobenius condition number can exceed it by up to n.
+    EXPECT_LT(rel_error_1(x, ref), 10 * (n * cond + n) * u) << "norm = " << norm;
+    // Never more squarings than the ||A||_1-based choice of Higham 2005 at theta_13 = 4.25.
+    EXPECT_LE(stats.squarings, std::max(0, static_cast<int>(std::ceil(std::log2(norm / 4.25))))) << "norm = " << norm;
+  }
+}
+
 TEST(Expm, GenericScalars) {
   Eigen::Matrix2d a;
   a << 0.5, 2, -1, -0.25;
