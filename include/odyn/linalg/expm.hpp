@@ -271,7 +271,7 @@ double log2_abs_power_norm(const Eigen::MatrixBase<Derived>& abs_a, int k) {
       next /= big;
       log_shrink += static_cast<double>(log2(big));
     }
-    v.swap(next);
+    v = next;
   }
   const R big = v.maxCoeff();
   if (!(big > R(0))) return kMinusInf;
