@@ -74,4 +74,20 @@ inline bool python_has(const std::string& modules) {
   return std::system(("/usr/bin/python3 -c '" + imports + "' >/dev/null 2>&1").c_str()) == 0;
 }
 
+#ifdef ODYN_CLI
+// The odyn executable, quoted for the shell; empty when odyn was built without its CLI.
+inline const std::string cli = std::string(ODYN_CLI).empty() ? "" : "'" + std::string(ODYN_CLI) + "'";
+
+// Bad input: exit status 2 and exactly one line on stderr that starts with "odyn: error:" and
+// contains `fragment`; nothing on stdout.
+inline void expect_usage_error(const std::string& args, const std::string& fragment) {
+  const auto r = run(cli + " " + args);
+  EXPECT_EQ(r.status, 2) << args;
+  EXPECT_EQ(count_lines(r.err), 1) << args << "\n" << r.err;
+  EXPECT_EQ(r.err.rfind("odyn: error: ", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find(fragment), std::string::npos) << "expected '" << fragment << "' in: " << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+}
+#endif
+
 }  // namespace odyn::test

@@ -11,19 +11,8 @@ using odyn::test::run;
 using odyn::test::scratch;
 using odyn::test::write_file;
 
-namespace {
-const std::string cli = std::string(ODYN_CLI).empty() ? "" : "'" + std::string(ODYN_CLI) + "'";
-
-// Bad input: exit status 2 and exactly one line on stderr that starts with "odyn: error:".
-void expect_usage_error(const std::string& args, const std::string& fragment) {
-  const auto r = run(cli + " " + args);
-  EXPECT_EQ(r.status, 2) << args;
-  EXPECT_EQ(count_lines(r.err), 1) << args << "\n" << r.err;
-  EXPECT_EQ(r.err.rfind("odyn: error: ", 0), 0u) << r.err;
-  EXPECT_NE(r.err.find(fragment), std::string::npos) << "expected '" << fragment << "' in: " << r.err;
-  EXPECT_TRUE(r.out.empty()) << r.out;
-}
-}  // namespace
+using odyn::test::cli;
+using odyn::test::expect_usage_error;
 
 class Cli : public ::testing::Test {
  protected:

@@ -12,10 +12,10 @@ using odyn::test::count_lines;
 using odyn::test::run;
 using odyn::test::scratch;
 using odyn::test::write_file;
+using odyn::test::cli;
+using odyn::test::expect_usage_error;
 
 namespace {
-
-const std::string cli = std::string(ODYN_CLI).empty() ? "" : "'" + std::string(ODYN_CLI) + "'";
 
 class ExpmCli : public ::testing::Test {
  protected:
@@ -23,13 +23,6 @@ class ExpmCli : public ::testing::Test {
     if (cli.empty()) GTEST_SKIP() << "odyn built without its command-line tool";
   }
 };
-
-void expect_usage_error(const std::string& args, const std::string& fragment) {
-  const auto r = run(cli + " " + args);
-  EXPECT_EQ(r.status, 2) << args;
-  EXPECT_EQ(count_lines(r.err), 1) << r.err;
-  EXPECT_NE(r.err.find(fragment), std::string::npos) << "expected '" << fragment << "' in: " << r.err;
-}
 
 TEST_F(ExpmCli, WritesExpOfTATextAndNpy) {
   const std::string a = write_file(scratch("expm_a.txt"), "0 1\n-1 0\n");
