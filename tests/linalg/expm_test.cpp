@@ -65,15 +65,14 @@ TEST(Expm, ProductCountsMatchHigham2005) {
 }
 
 // Higham 2005's integer coefficients (m = 3: 120, 60, 12, 1; m = 13: b_0 = 64764752532480000,
-// b_13 = 1), here normalised to b_0 = 1, and Al-Mohy & Higham 2009's |c_{2m+1}|.
+// b_13 = 1), exact in double, and Al-Mohy & Higham 2009's |c_{2m+1}|.
 TEST(Expm, PadeCoefficientsAndLeadingErrorTerms) {
   const auto& table = odyn::linalg::detail::PadeTable<double>::get();
-  const std::vector<double>& b3 = table.coefficients_of(3);
-  EXPECT_EQ(b3[1], 60.0 / 120);
-  EXPECT_EQ(b3[2], 12.0 / 120);
-  EXPECT_DOUBLE_EQ(b3[3], 1.0 / 120);
-  EXPECT_DOUBLE_EQ(table.coefficients_of(13)[13], 1 / 64764752532480000.0);
-  EXPECT_DOUBLE_EQ(table.coefficients_of(13)[1], 32382376266240000.0 / 64764752532480000.0);
+  EXPECT_EQ(table.coefficients_of(3), (std::vector<double>{120, 60, 12, 1}));
+  EXPECT_EQ(table.coefficients_of(13)[0], 64764752532480000.0);
+  EXPECT_EQ(table.coefficients_of(13)[1], 32382376266240000.0);
+  EXPECT_EQ(table.coefficients_of(13)[12], 182.0);
+  EXPECT_EQ(table.coefficients_of(13)[13], 1.0);
   EXPECT_DOUBLE_EQ(table.c_lead[0], 1.0 / 100800);
   EXPECT_DOUBLE_EQ(table.c_lead[1], 1.0 / 10059033600);
   EXPECT_DOUBLE_EQ(table.c_lead[4], 1 / 1.1325077560602111e35);
@@ -120,6 +119,108 @@ TEST(Expm, ClosedForms) {
   const Eigen::MatrixXd want_sym =
       es.eigenvectors() * es.eigenvalues().array().exp().matrix().asDiagonal() * es.eigenvectors().transpose();
   EXPECT_LT(rel_error_1(expm(sym), want_sym), 1e-13);
+}
+
+// exp(A) by its Taylor series in 50 digits (A / 2^s with ||A / 2^s||_1 <= 2^-10, 30 terms, s
+// squarings): independent of every route of expm.
+MatrixMp taylor_reference(const MatrixMp& a) {
+  int s = 0;
+  const mp50 norm = a.cwiseAbs().colwise().sum().maxCoeff();
+  while (norm > ldexp(mp50(1), s - 10)) ++s;
+  const MatrixMp as = a * ldexp(mp50(1), -s);
+  MatrixMp term = MatrixMp::Identity(a.rows(), a.cols()), x = term;
+  for (int k = 1; k <= 30; ++k) {
+    term = MatrixMp(term * as) / mp50(k);
+    x += term;
+  }
+  for (int i = 0; i < s; ++i) x = MatrixMp(x * x);
+  return x;
+}
+
+// The 2 x 2 closed form e^mu (cosh(delta) I + sinh(delta)/delta (A - mu I)) against the Taylor
+// series, with delta^2 = alpha^2 + bc positive, negative, complex and cancelling to nearly zero.
+// Its error is a few u relative to ||exp(A)||_1 times 1 + |mu| + |Re delta|, the amplification of
+// the rounding of the exponents mu +- delta: a few u even where the condition number of exp is
+// large (rotations by 1e4: cond ~ 1e4).
+TEST(Expm, TwoByTwoClosedForm) {
+  const double cases[][4] = {{0, 1e4, -1e4, 0},                 // rotation, delta^2 = -1e8
+                             {0, 1, -39, -40},                  // Laub: delta = 19
+                             {0, 5, 5, 0},                      // hyperbolic rotation
+                             {1, 1, -1, -1},                    // nilpotent part: delta = 0
+                             {1 + 1e-9, 1, -1, -1},             // delta^2 = 1e-9 + 2.5e-19: bc cancels alpha^2
+                             {3, 1e8, -1e-8 * (1 - 1e-12), 3},  // delta^2 ~ -1e-12 next to bc = -1
+                             {-50, 3e3, -2e-3, 10},             // large spread of the diagonal
+                             {700, 1e-300, 1e-300, -800},       // e^mu cosh(delta) overflows, exp(A) does not
+                             {0.3, -0.2, 0.7, 0.1}};
+  for (const auto& c : cases) {
+    Eigen::Matrix2d a;
+    a << c[0], c[1], c[2], c[3];
+    ExpmStats st;
+    const Eigen::Matrix2d x = expm(a, &st);
+    EXPECT_EQ(st.degree, 0);
+    EXPECT_EQ(st.products, 0);
+    const MatrixMp ref = taylor_reference(MatrixMp(a.cast<mp50>()));
+    const double mu = (c[0] + c[3]) / 2, alpha = (c[0] - c[3]) / 2;
+    const double re_delta = std::sqrt(std::max(0.0, alpha * alpha + c[1] * c[2]));
+    EXPECT_LT(rel_error_1(x.cast<mp50>(), ref), 8 * u * (1 + std::abs(mu) + re_delta)) << a;
+  }
+  // complex, and float
+  Eigen::Matrix2cd z;
+  z << std::complex<double>(0.5, 2), std::complex<double>(-1, 0.3), std::complex<double>(3, -1),
+      std::complex<double>(-0.2, -0.4);
+  const Eigen::Matrix2cd xz = expm(z);
+  const MatrixMp re = z.real().cast<mp50>(), im = z.imag().cast<mp50>();
+  MatrixMp block(4, 4);  // [[Re, -Im], [Im, Re]] represents the complex matrix
+  block << re, -im, im, re;
+  const MatrixMp rb = taylor_reference(block);
+  const Eigen::MatrixXd want_re = rb.topLeftCorner(2, 2).cast<double>(),
+                        want_im = rb.bottomLeftCorner(2, 2).cast<double>();
+  const Eigen::Matrix2cd want = want_re.cast<std::complex<double>>() + std::complex<double>(0, 1) * want_im;
+  EXPECT_LT((xz - want).norm() / want.norm(), 8 * u);
+  Eigen::Matrix2f f;
+  f << 0.5f, 2.f, -1.f, -0.25f;
+  EXPECT_LT(rel_error_1(expm(f).cast<mp50>(), taylor_reference(MatrixMp(f.cast<double>().cast<mp50>()))), 8 * 0x1p-24);
+}
+
+// Diagonal matrices in closed form; lower-triangular ones as transposed upper-triangular (exact
+// diagonal and subdiagonal); symmetric ones through their eigendecomposition.
+TEST(Expm, StructuredMatrices) {
+  ExpmStats st;
+  const Eigen::Vector3d d(-3, 0.5, 20);
+  const Eigen::Matrix3d xd = expm(Eigen::Matrix3d(d.asDiagonal()), &st);
+  EXPECT_EQ(st.products, 0);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(xd(i, i), std::exp(d(i)));
+  EXPECT_EQ(xd.norm() - xd.diagonal().norm(), 0.0);
+  // Lower Pascal matrix: ones on the diagonal, exp(P) has e on its diagonal
+  Eigen::MatrixXd pascal = Eigen::MatrixXd::Zero(7, 7);
+  for (int i = 0; i < 7; ++i)
+    for (int j = 0; j <= i; ++j) pascal(i, j) = j == 0 || j == i ? 1 : pascal(i - 1, j - 1) + pascal(i - 1, j);
+  const Eigen::MatrixXd xp = expm(pascal, &st);
+  EXPECT_GT(st.squarings, 0);
+  for (int i = 0; i < 7; ++i) EXPECT_EQ(xp(i, i), std::exp(1.0));
+  for (int i = 0; i + 1 < 7; ++i) EXPECT_NEAR(xp(i + 1, i), (i + 1) * std::exp(1.0), 4 * u * (i + 1) * std::exp(1.0));
+  EXPECT_TRUE(xp.triangularView<Eigen::StrictlyUpper>().toDenseMatrix().isZero(0));
+  EXPECT_LT(rel_error_1(xp.cast<mp50>(), taylor_reference(MatrixMp(pascal.cast<mp50>()))), 4 * u);
+  // Symmetric with eigenvalues up to ~40 (Ward's test 2): error of order u ||A||_2
+  Eigen::Matrix3d w;
+  w << 29.87942128909879, 0.78157508479071591, -2.2895193140339321, 0.78157508479071591, 25.726569455710639,
+      8.6807378205401378, -2.2895193140339321, 8.6807378205401378, 34.394009255190539;
+  const Eigen::Matrix3d xw = expm(w, &st);
+  EXPECT_EQ(st.degree, 0);
+  EXPECT_LT(rel_error_1(xw.cast<mp50>(), taylor_reference(MatrixMp(w.cast<mp50>()))), 4 * 40 * u);
+}
+
+// Moler's badly scaled example: ||A||_1 ~ 2e10 but ||A^k||^{1/k} falls fast. The product-free
+// upper bounds on ||A^8||, ||A^10|| alone ask for 11 squarings; the exact norms, formed only
+// because lower bounds allow fewer, give Al-Mohy & Higham's choice of 8.
+TEST(Expm, MolerExampleNeedsNoExtraSquarings) {
+  Eigen::Matrix3d a;
+  a << 0, 1e-8, 0, -(2e10 + 4e8 / 6), -3, 2e10, 200.0 / 3, 0, -200.0 / 3;
+  ExpmStats st;
+  const Eigen::Matrix3d x = expm(a, &st);
+  EXPECT_EQ(st.degree, 13);
+  EXPECT_EQ(st.squarings, 8);
+  EXPECT_LT(rel_error_1(x.cast<mp50>(), taylor_reference(MatrixMp(a.cast<mp50>()))), 1e-11);
 }
 
 // Al-Mohy & Higham 2009, Section 1: Higham 2005's scaling overscales [[1, b], [0, -1]] as b
@@ -344,6 +445,11 @@ TEST(Expm, BadInput) {
   // exp(1000 I) = e^1000 I overflows double: reported, never NaN
   EXPECT_THROW(expm(Eigen::Matrix3d(1000 * Eigen::Matrix3d::Identity())), odyn::OverflowError);
   EXPECT_THROW(expm(Eigen::MatrixXd(Eigen::MatrixXd::Constant(3, 3, 1e300))), odyn::OverflowError);
+  Eigen::Matrix2d big;  // 2 x 2 closed form: e^800 overflows
+  big << 0, 800, 800, 0;
+  EXPECT_THROW(expm(big), odyn::OverflowError);
+  big << 800, 1, 0, 1;
+  EXPECT_THROW(expm(big), odyn::OverflowError);
   // ... while e^-1000 underflows harmlessly
   EXPECT_TRUE(expm(Eigen::Matrix3d(-1000 * Eigen::Matrix3d::Identity())).isZero(0));
   EXPECT_THROW(expm_frechet(Eigen::MatrixXd::Identity(2, 2), Eigen::MatrixXd::Identity(3, 3)), odyn::InvalidArgument);

@@ -6,10 +6,13 @@
 // derived at first use from the backward-error series of r_m for the scalar's unit roundoff, so
 // every scalar type gets its own: float, double, long double, std::complex of these, ceres::Jet
 // (forward-mode derivatives; include <ceres/jet.h> first) and odyn::mp50 (50 digits, which also
-// uses Pade degrees above 13).
+// uses Pade degrees above 13). expm first looks for structure with a direct answer: diagonal and
+// 2 x 2 matrices in closed form, Hermitian matrices through their eigendecomposition, and
+// lower-triangular matrices as transposed upper-triangular ones (exact diagonal).
 #pragma once
 
 #include <Eigen/Core>
+#include <Eigen/Eigenvalues>
 #include <Eigen/LU>
 #include <Eigen/SVD>
 #include <algorithm>
@@ -29,7 +32,7 @@ namespace odyn::linalg {
 
 // What an evaluation of expm cost and which approximant it used.
 struct ExpmStats {
-  int degree = 0;     // Pade degree m (0: the exact answer was known, e.g. A = 0)
+  int degree = 0;     // Pade degree m (0: a closed form was used: A = 0, diagonal or 2 x 2)
   int squarings = 0;  // s: r_m(A / 2^s) was squared s times
   int products = 0;   // n x n matrix products, squarings included (norm estimation excluded)
   int solves = 0;     // LU solves with n right-hand sides
@@ -114,7 +117,7 @@ struct PadeTable {
   std::vector<V> theta;                      // theta[i] for degrees[i]
   std::vector<V> c_lead;                     // |c_{2m+1}| = (m!)^2 / ((2m)! (2m+1)!), the leading error coefficient
   std::vector<double> log2_c_lead;           // log2 |c_{2m+1}|
-  std::vector<std::vector<V>> coefficients;  // b_0 = 1, ..., b_m of p_m, rounded once to V
+  std::vector<std::vector<V>> coefficients;  // b_0, ..., b_m = 1 of p_m, rounded once to V
   V u;
   double log2_u;
 
@@ -148,12 +151,14 @@ struct PadeTable {
       const mp50 c_m = fact_m * fact_m / (fact_2m * fact_2m * (2 * m + 1));
       c_lead.push_back(static_cast<V>(c_m));
       log2_c_lead.push_back(static_cast<double>(log2(c_m)));
+      // b_j = (2m-j)! / (j! (m-j)!), normalised to b_m = 1 as in Higham 2005: integers, exact in
+      // double up to m = 13.
       std::vector<V> b(m + 1);
       mp50 c = 1;
-      b[0] = V(1);
-      for (int j = 1; j <= m; ++j) {  // b_j = (2m-j)! m! / ((2m)! j! (m-j)!)
-        c = c * (m - j + 1) / (mp50(j) * (2 * m - j + 1));
-        b[j] = static_cast<V>(c);
+      b[m] = V(1);
+      for (int j = m; j >= 1; --j) {  // b_{j-1} / b_j = j (2m-j+1) / (m-j+1)
+        c = c * j * (2 * m - j + 1) / (m - j + 1);
+        b[j - 1] = static_cast<V>(c);
       }
       coefficients.push_back(std::move(b));
     }
@@ -304,6 +309,92 @@ S exp_superdiagonal(const S& l1, const S& l2, const S& t) {
   return t * exp((l1 + l2) / value_t<S>(2)) * sinch(half_diff);
 }
 
+template <class Derived>
+[[noreturn]] void throw_overflow(const Eigen::MatrixBase<Derived>& a) {
+  const double norm = static_cast<double>(norm1(a));
+  throw OverflowError("expm: the result overflows the scalar type (||A||_1 = " + std::to_string(norm) + ")");
+}
+
+// alpha^2 + b c; for float, double and long double with the rounding error of b c added back
+// (fma), so that the cancellation alpha^2 ~ -b c loses nothing beyond one rounding of the sum.
+template <class S>
+S square_plus_product(const S& alpha, const S& b, const S& c) {
+  if constexpr (std::is_floating_point_v<S>) {
+    const S bc = b * c;
+    return std::fma(alpha, alpha, bc) + std::fma(b, c, -bc);
+  } else {
+    return alpha * alpha + b * c;
+  }
+}
+
+// exp of a 2 x 2 matrix in closed form (Bernstein & So, IEEE Trans. Automat. Control 38(8), 1993).
+// With mu = tr(A)/2 and M = A - mu I = [[alpha, b], [c, -alpha]], M^2 = delta^2 I with
+// delta^2 = alpha^2 + bc, so exp(A) = e^mu (cosh(delta) I + sinh(delta)/delta M). cosh and sinh/delta
+// are even in delta: power series in delta^2 for |delta^2| <= 1, cos and sin for real delta^2 < -1,
+// and for real delta > 1 the exponentials e^{mu +- delta} with the diagonal written as
+// (e^{mu+delta} (delta +- alpha) + e^{mu-delta} (delta -+ alpha)) / (2 delta), delta - |alpha| =
+// bc / (delta + |alpha|), which neither overflows early nor cancels.
+template <class Mat>
+Mat exp_2x2(const Mat& a) {
+  using S = typename Mat::Scalar;
+  using V = value_t<S>;
+  using std::abs;
+  using std::cos;
+  using std::cosh;
+  using std::exp;
+  using std::sin;
+  using std::sinh;
+  using std::sqrt;
+  const S b = a(0, 1), c = a(1, 0);
+  const S mu = (a(0, 0) + a(1, 1)) / V(2), alpha = (a(0, 0) - a(1, 1)) / V(2);
+  const S z = square_plus_product(alpha, b, c);
+  Mat x(2, 2);
+  const auto assemble = [&](const S& ch, const S& sh) {  // e^mu cosh(delta), e^mu sinh(delta)/delta
+    x(0, 0) = ch + sh * alpha;
+    x(1, 1) = ch - sh * alpha;
+    x(0, 1) = sh * b;
+    x(1, 0) = sh * c;
+    return x;
+  };
+  if (value_part(abs(plain_part(z))) <= V(1)) {
+    S ch(1), sh(1), term(1);
+    const V tiny = std::numeric_limits<V>::epsilon() / V(8);
+    for (int k = 1; k <= 60; ++k) {  // term = z^k / (2k)!
+      term = term * z / V((2 * k - 1) * (2 * k));
+      ch += term;
+      sh += term / V(2 * k + 1);
+      if (value_part(abs(plain_part(term))) <= tiny) break;
+    }
+    const S e = exp(mu);
+    return assemble(e * ch, e * sh);
+  }
+  if constexpr (is_complex<S>::value) {
+    const S delta = sqrt(z);
+    if (abs(delta.real()) <= V(1)) {
+      const S e = exp(mu);
+      return assemble(e * cosh(delta), e * sinh(delta) / delta);
+    }
+    const S ep = exp(mu + delta), em = exp(mu - delta);
+    return assemble((ep + em) / V(2), (ep - em) / (V(2) * delta));
+  } else {
+    if (value_part(z) < V(0)) {
+      const S w = sqrt(-z), e = exp(mu);
+      return assemble(e * cos(w), e * sin(w) / w);
+    }
+    const S delta = sqrt(z);
+    const S ep = exp(mu + delta), em = exp(mu - delta);
+    const S big = delta + abs(alpha), small = b * c / big;  // delta + |alpha|, delta - |alpha|
+    const bool positive = value_part(alpha) >= V(0);
+    const S plus = positive ? big : small, minus = positive ? small : big;  // delta + alpha, delta - alpha
+    const S two_delta = V(2) * delta;
+    x(0, 0) = (ep * plus + em * minus) / two_delta;
+    x(1, 1) = (ep * minus + em * plus) / two_delta;
+    x(0, 1) = (ep - em) / two_delta * b;
+    x(1, 0) = (ep - em) / two_delta * c;
+    return x;
+  }
+}
+
 // Scaling and squaring for exp(A) and, when `e` is given, L(A, E) (Al-Mohy & Higham 2009b,
 // Algorithm 6.4, with the degree and scaling choice of Al-Mohy & Higham 2009, Algorithm 3.1).
 template <class Mat>
@@ -375,8 +466,11 @@ class ScalingSquaring {
     const Mat w = horner(odd, powers, dpowers, frechet ? &dw : nullptr, stats);
     const Mat u = as * w;
     ++stats.products;
+    // r_m = (V - U)^{-1} (V + U) = I + 2 (V - U)^{-1} U: the identity is added exactly, so rounding
+    // errors of the solve are relative to the part r_m - I, which is small when ||As|| is.
     const Eigen::PartialPivLU<Mat> lu(v - u);
-    Mat x = lu.solve(v + u);
+    Mat x = lu.solve(u) * V(2);
+    x.diagonal().array() += S(1);
     ++stats.solves;
     Mat l;
     if (frechet) {
@@ -423,32 +517,30 @@ class ScalingSquaring {
     return V(ldexp(x, e));
   }
 
-  // Horner's rule in B^p on chunks c_j(B) = sum_{i<p} coef[jp+i] B^i (the last chunk may reach B^p).
+  // Paterson-Stockmeyer: sum_i coef[i] B^i = c_0(B) + B^p (c_1(B) + B^p (c_2(B) + ...)) with
+  // c_0 = sum_{i<=p} coef[i] B^i and, for j >= 1, c_j = sum_{1<=i<=p} coef[jp+i] B^i. The constant
+  // and B^p terms are added outside the products, as in Higham 2005, eq. (2.3), which keeps the
+  // rounding errors of the products relative to the higher, smaller terms.
   Mat horner(const Coefficients& coef, const Few<Mat>& powers, const Few<Mat>& dpowers, Mat* d,
              ExpmStats& stats) const {
     const int k = static_cast<int>(coef.size()) - 1;
     const int p = static_cast<int>(powers.size()) - 1;
     const int steps = std::max(0, (k - p + p - 1) / p);
-    const auto chunk = [&](int lo, int hi, const Few<Mat>& basis, bool with_identity) {
+    const auto chunk = [&](int j, const Few<Mat>& basis, bool with_identity) {
       Mat c = Mat::Zero(n_, n_);
-      for (int i = lo; i <= hi; ++i) {
-        if (i == lo && with_identity) {
-          c.diagonal().array() += S(coef[i]);
-        } else if (i > lo) {
-          c += basis[i - lo] * coef[i];
-        }
-      }
+      if (j == 0 && with_identity) c.diagonal().array() += S(coef[0]);
+      for (int i = 1; i <= p && j * p + i <= k; ++i) c += basis[i] * coef[j * p + i];
       return c;
     };
-    Mat r = chunk(steps * p, k, powers, true);
+    Mat r = chunk(steps, powers, true);
     Mat dr;
-    if (d) dr = chunk(steps * p, k, dpowers, false);
+    if (d) dr = chunk(steps, dpowers, false);
     for (int j = steps - 1; j >= 0; --j) {
       if (d) {
-        dr = Mat(chunk(j * p, j * p + p - 1, dpowers, false) + dpowers[p] * r + powers[p] * dr);
+        dr = Mat(chunk(j, dpowers, false) + dpowers[p] * r + powers[p] * dr);
         stats.products += 2;
       }
-      r = Mat(chunk(j * p, j * p + p - 1, powers, true) + powers[p] * r);
+      r = Mat(chunk(j, powers, true) + powers[p] * r);
       ++stats.products;
     }
     if (d) *d = dr;
@@ -516,15 +608,27 @@ class ScalingSquaring {
     raw_powers_.assign(1, Mat::Identity(n_, n_));
     raw_powers_.push_back(a_ * a_);
     ++stats.products;
-    Few<PlainMat> plain_copies(4);  // plain parts of raw_powers_ (unused for plain scalars)
+    Few<PlainMat> plain_copies(6);  // plain parts of raw_powers_ (unused for plain scalars)
     const auto plain_power = [&](int k) -> const PlainMat& { return plain_ref(raw_powers_[k], plain_copies[k]); };
     plain_power(1);
-    const auto power = [&](int k) {  // forms A^{2k} (k <= 3) exactly
+    const auto power = [&](int k) {  // forms A^{2k} (k <= 5) exactly
       while (static_cast<int>(raw_powers_.size()) <= k) {
         raw_powers_.push_back(raw_powers_.back() * raw_powers_[1]);
         plain_power(static_cast<int>(raw_powers_.size()) - 1);
         ++stats.products;
       }
+    };
+    // A^j x or (A^j)^* x from the formed powers.
+    const auto apply_power = [&](int j, const PlainVec& x, bool adjoint) {
+      const int formed = static_cast<int>(raw_powers_.size()) - 1;
+      PlainVec y = x;
+      for (int left = j; left > 0;) {
+        const int k = std::min(left / 2, formed);
+        const PlainMat& f = k >= 1 ? plain_power(k) : pa;
+        y = adjoint ? PlainVec(f.adjoint() * y) : PlainVec(f * y);
+        left -= k >= 1 ? 2 * k : 1;
+      }
+      return y;
     };
     // d_j = ||A^j||_1^{1/j}: exact when the power was formed, estimated otherwise; j <= 10.
     std::array<V, 11> d_cache;
@@ -543,36 +647,8 @@ class ScalingSquaring {
         for (int a = j / 2 - formed; a <= j / 4; ++a)
           nrm = min(nrm, V(V(norm1(plain_power(a))) * V(norm1(plain_power(j / 2 - a)))));
       } else {
-        const auto apply = [&](const PlainVec& x) {  // A^j x from the formed powers
-          PlainVec y = x;
-          int left = j;
-          while (left > 0) {
-            const int k = std::min(left / 2, formed);
-            if (k >= 1) {
-              y = plain_power(k) * y;
-              left -= 2 * k;
-            } else {
-              y = pa * y;
-              left -= 1;
-            }
-          }
-          return y;
-        };
-        const auto apply_adjoint = [&](const PlainVec& x) {
-          PlainVec y = x;
-          int left = j;
-          while (left > 0) {
-            const int k = std::min(left / 2, formed);
-            if (k >= 1) {
-              y = plain_power(k).adjoint() * y;
-              left -= 2 * k;
-            } else {
-              y = pa.adjoint() * y;
-              left -= 1;
-            }
-          }
-          return y;
-        };
+        const auto apply = [&](const PlainVec& x) { return apply_power(j, x, false); };
+        const auto apply_adjoint = [&](const PlainVec& x) { return apply_power(j, x, true); };
         nrm = V(onenorm_estimate<PlainVec>(n_, apply, apply_adjoint));
       }
       const V r = V(pow(nrm, V(1) / V(j)));
@@ -609,9 +685,28 @@ class ScalingSquaring {
     int s = 0;
     if (norm_a > theta) {
       power(3);
-      if (eta3 < V(0)) eta3 = max(d(6), d(8));
-      const V eta5 = min(norm_a, min(eta3, max(d(8), d(10))));
-      if (eta5 > theta) s = static_cast<int>(static_cast<double>(ceil(log2(eta5 / theta))));
+      const auto squarings = [&](const V& eta) {
+        return eta > theta ? static_cast<int>(static_cast<double>(ceil(log2(eta / theta)))) : 0;
+      };
+      const auto eta5 = [&](const V& d8, const V& d10) { return min(norm_a, min(max(d(6), d8), max(d8, d10))); };
+      s = squarings(eta5(d(8), d(10)));
+      // For n < kEstimateFrom, d_8 and d_10 are upper bounds. Where the lower bounds ||A^j e_c||_1^{1/j}
+      // (c: the largest column of A^6) allow fewer squarings, A^8 and then A^10 are formed for the
+      // exact norms: one product, only when it may save one.
+      if (n_ < kEstimateFrom && s > 0) {
+        Eigen::Index c = 0;
+        plain_power(3).cwiseAbs().colwise().sum().maxCoeff(&c);
+        const PlainVec e_c = PlainVec::Unit(n_, c);
+        const auto lower = [&](int j) {  // exact once A^j is formed
+          if (2 * (static_cast<int>(raw_powers_.size()) - 1) >= j) return d(j);
+          return V(pow(V(norm1(apply_power(j, e_c, false))), V(1) / V(j)));
+        };
+        for (int k = 4; k <= 5 && s > squarings(eta5(lower(8), lower(10))); ++k) {
+          power(k);
+          d_cache[8] = d_cache[10] = V(-1);
+          s = squarings(eta5(d(8), d(10)));
+        }
+      }
     }
     accept(top, s + ell(top, s));
   }
@@ -633,10 +728,7 @@ class ScalingSquaring {
   }
 
   void check_overflow(const Mat& x, const Mat* l) const {
-    if (!all_finite(x) || (l && !all_finite(*l))) {
-      const double norm = static_cast<double>(norm1(plain(a_)));
-      throw OverflowError("expm: the result overflows the scalar type (||A||_1 = " + std::to_string(norm) + ")");
-    }
+    if (!all_finite(x) || (l && !all_finite(*l))) throw_overflow(plain(a_));
   }
 
   const Mat& a_;
@@ -651,6 +743,66 @@ class ScalingSquaring {
 template <class Derived>
 using SquareOf = Eigen::Matrix<typename Derived::Scalar, Derived::RowsAtCompileTime, Derived::ColsAtCompileTime, 0,
                                Derived::MaxRowsAtCompileTime, Derived::MaxColsAtCompileTime>;
+
+// exp(A) with the closed forms first: diagonal A, 2 x 2 A, and lower-triangular A through
+// exp(A) = exp(A^T)^T, which gives it the exact diagonal of the upper-triangular case. Structure is
+// read from exact zeros, so only for scalars without derivative parts.
+template <class Mat>
+Mat expm_structured(const Mat& a, ExpmStats& stats) {
+  using S = typename Mat::Scalar;
+  stats = ExpmStats{};
+  const Eigen::Index n = a.rows();
+  bool upper = false;
+  if constexpr (std::is_same_v<S, plain_t<S>>) {
+    // Early exits: a general matrix fails each test at its first entries.
+    const auto zero_where = [&](auto&& outside) {
+      for (Eigen::Index j = 0; j < n; ++j)
+        for (Eigen::Index i = 0; i < n; ++i)
+          if (outside(i, j) && a(i, j) != S(0)) return false;
+      return true;
+    };
+    upper = zero_where([](Eigen::Index i, Eigen::Index j) { return i > j; });
+    const bool lower = zero_where([](Eigen::Index i, Eigen::Index j) { return i < j; });
+    if (upper && lower) {
+      using std::exp;
+      Mat x = Mat::Zero(n, n);
+      for (Eigen::Index i = 0; i < n; ++i) x(i, i) = exp(a(i, i));
+      if (!all_finite(x)) throw_overflow(a);
+      return x;
+    }
+    if (lower) return Mat(expm_structured(Mat(a.transpose()), stats).transpose());
+    if constexpr (std::is_arithmetic_v<value_t<S>>) {
+      // Hermitian A = Q diag(lambda) Q^*: exp(A) = Q diag(e^lambda) Q^*, backward stable, with errors
+      // of order u ||A||_2, the condition number of exp at a normal matrix (Higham 2008, Thm 3.24).
+      const auto hermitian = [&] {
+        for (Eigen::Index j = 0; j < n; ++j)
+          for (Eigen::Index i = j; i < n; ++i)
+            if (a(i, j) != Eigen::numext::conj(a(j, i))) return false;
+        return true;
+      };
+      if (n > 2 && hermitian()) {
+        const Eigen::SelfAdjointEigenSolver<Mat> eig(a);
+        if (eig.info() == Eigen::Success) {
+          using std::exp;
+          const auto w = eig.eigenvalues().array().exp().matrix();
+          Mat x = eig.eigenvectors() * w.asDiagonal() * eig.eigenvectors().adjoint();
+          if (!all_finite(x)) throw_overflow(a);
+          return x;
+        }
+      }
+    }
+  }
+  if (n != 2) return ScalingSquaring<Mat>(a, nullptr).run(nullptr, stats);
+  Mat x(2, 2);
+  if (upper) {
+    using std::exp;
+    x << exp(a(0, 0)), exp_superdiagonal(a(0, 0), a(1, 1), a(0, 1)), S(0), exp(a(1, 1));
+  } else {
+    x = exp_2x2(a);
+  }
+  if (!all_finite(x)) throw_overflow(a.unaryExpr([](const S& v) { return plain_part(v); }));
+  return x;
+}
 
 }  // namespace detail
 
@@ -669,12 +821,10 @@ detail::SquareOf<Derived> expm(const Eigen::MatrixBase<Derived>& a, ExpmStats* s
                 std::is_same_v<S, detail::plain_t<S>>) {
     if (a.rows() <= 8) {  // small matrices live on the stack
       using Small = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic, 0, 8, 8>;
-      const Small m = a;
-      return Mat(detail::ScalingSquaring<Small>(m, nullptr).run(nullptr, st));
+      return Mat(detail::expm_structured(Small(a), st));
     }
   }
-  const Mat m = a;
-  return detail::ScalingSquaring<Mat>(m, nullptr).run(nullptr, st);
+  return detail::expm_structured(Mat(a), st);
 }
 
 // exp(A) and its Frechet derivative L(A, E) = d/dh exp(A + hE) at h = 0.
