@@ -309,6 +309,15 @@ S exp_superdiagonal(const S& l1, const S& l2, const S& t) {
   return t * exp((l1 + l2) / value_t<S>(2)) * sinch(half_diff);
 }
 
+// Whether every entry below the diagonal is exactly zero; exits at the first nonzero one.
+template <class Derived>
+bool zero_below_diagonal(const Eigen::MatrixBase<Derived>& a) {
+  for (Eigen::Index j = 0; j < a.cols(); ++j)
+    for (Eigen::Index i = j + 1; i < a.rows(); ++i)
+      if (a(i, j) != typename Derived::Scalar(0)) return false;
+  return true;
+}
+
 template <class Derived>
 [[noreturn]] void throw_overflow(const Eigen::MatrixBase<Derived>& a) {
   const double norm = static_cast<double>(norm1(a));
@@ -503,11 +512,7 @@ class ScalingSquaring {
     if constexpr (!std::is_same_v<S, P>) {
       return false;
     } else {
-      if (k == 0) return a_.isZero(0);
-      for (Eigen::Index j = 0; j < n_; ++j)
-        for (Eigen::Index i = j + k; i < n_; ++i)
-          if (a_(i, j) != S(0)) return false;
-      return true;
+      return k == 0 ? a_.isZero(0) : zero_below_diagonal(a_);
     }
   }
 
@@ -518,9 +523,8 @@ class ScalingSquaring {
   }
 
   // Paterson-Stockmeyer: sum_i coef[i] B^i = c_0(B) + B^p (c_1(B) + B^p (c_2(B) + ...)) with
-  // c_0 = sum_{i<=p} coef[i] B^i and, for j >= 1, c_j = sum_{1<=i<=p} coef[jp+i] B^i. The constant
-  // and B^p terms are added outside the products, as in Higham 2005, eq. (2.3), which keeps the
-  // rounding errors of the products relative to the higher, smaller terms.
+  // c_0 = sum_{i<=p} coef[i] B^i and, for j >= 1, c_j = sum_{1<=i<=p} coef[jp+i] B^i: the layout of
+  // Higham 2005, eq. (2.3), constant and B^p terms added outside the products.
   Mat horner(const Coefficients& coef, const Few<Mat>& powers, const Few<Mat>& dpowers, Mat* d,
              ExpmStats& stats) const {
     const int k = static_cast<int>(coef.size()) - 1;
@@ -754,15 +758,8 @@ Mat expm_structured(const Mat& a, ExpmStats& stats) {
   const Eigen::Index n = a.rows();
   bool upper = false;
   if constexpr (std::is_same_v<S, plain_t<S>>) {
-    // Early exits: a general matrix fails each test at its first entries.
-    const auto zero_where = [&](auto&& outside) {
-      for (Eigen::Index j = 0; j < n; ++j)
-        for (Eigen::Index i = 0; i < n; ++i)
-          if (outside(i, j) && a(i, j) != S(0)) return false;
-      return true;
-    };
-    upper = zero_where([](Eigen::Index i, Eigen::Index j) { return i > j; });
-    const bool lower = zero_where([](Eigen::Index i, Eigen::Index j) { return i < j; });
+    upper = zero_below_diagonal(a);
+    const bool lower = zero_below_diagonal(a.transpose());
     if (upper && lower) {
       using std::exp;
       Mat x = Mat::Zero(n, n);
