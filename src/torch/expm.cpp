@@ -19,14 +19,8 @@ namespace {
 
 using ::torch::Tensor;
 
-// Taylor degrees and their thresholds theta_m: the largest ||A|| (or alpha(A), see below) for
-// which the backward error of T_m(A) = sum_{k<=m} A^k/k! as exp(A + dA) satisfies
-// ||dA|| <= u ||A|| (Bader, Blanes & Casas 2019, recomputed for u = 2^-53 and 2^-24).
-constexpr std::array<int, 6> kDegrees = {1, 2, 4, 8, 12, 18};
-constexpr std::array<double, 6> kThetaDouble = {2.220446049250313e-16, 2.580956802971767e-08, 3.397168839976962e-04,
-                                                4.991228871115323e-02, 2.996158913811580e-01, 1.090863719290036};
-constexpr std::array<double, 6> kThetaFloat = {1.192092800768788e-07, 5.978858893805233e-04, 5.116619363445086e-02,
-                                               5.800524627688768e-01, 1.461661507209034,     3.010066362817634};
+// Taylor degrees of linalg::detail::taylor_tail; their thresholds come from FastTaylorTable.
+constexpr auto kDegrees = linalg::detail::FastTaylorTable<double>::degrees;
 
 // On one CPU thread the per-slice method is faster up to about this order, the batched one above
 // (docs/torch.md).
@@ -137,71 +131,22 @@ Tensor per_slice(const Tensor& a) {
 
 // ---- batched path: scaling and squaring in tensor operations ---------------------------------
 
-struct Term {
-  const Tensor& power;
-  double c;
+// The algebra linalg::detail::taylor_tail needs, on [B, n, n] tensors.
+struct TensorOps {
+  Tensor eye;
+  Tensor lin(double c0, std::initializer_list<std::pair<const Tensor*, double>> terms) const {
+    Tensor r = *terms.begin()->first * terms.begin()->second;
+    for (auto t = terms.begin() + 1; t != terms.end(); ++t) r.add_(*t->first, t->second);
+    if (c0 != 0) r.add_(eye, c0);
+    return r;
+  }
+  Tensor mul(const Tensor& x, const Tensor& y) const { return ::torch::matmul(x, y); }
 };
 
-// c0 I + sum c_k P_k over the terms (c_k, P_k); `eye` broadcasts over the batch.
-Tensor combine(const Tensor& eye, double c0, std::initializer_list<Term> terms) {
-  Tensor r = terms.begin()->power * terms.begin()->c;
-  for (auto t = terms.begin() + 1; t != terms.end(); ++t) r.add_(t->power, t->c);
-  if (c0 != 0) r.add_(eye, c0);
-  return r;
-}
-
-// T_m(A) = sum_{k<=m} A^k/k! from A, A^2 and A^3 with 0, 0, 1, 2, 2, 3 further products for
-// m = 1, 2, 4, 8, 12, 18 (Bader, Blanes & Casas 2019, section 3). The coefficients for m = 8 are
-// theirs in closed form; those for m = 12 and 18 solve the same order conditions, with the free
-// parameters chosen for small rounding errors (docs/torch.md).
+// T_m(A) = sum_{k<=m} A^k/k! from A, A^2 and A^3 (Bader, Blanes & Casas 2019), the identity added last.
 Tensor taylor(int m, const Tensor& a, const Tensor& a2, const Tensor& a3) {
-  const Tensor eye = ::torch::eye(a.size(-1), a.options());
-  if (m == 1) return a + eye;
-  if (m == 2) return combine(eye, 1, {{a, 1}, {a2, 0.5}});
-  if (m == 4) {
-    return ::torch::matmul(a2, combine(eye, 0.5, {{a, 1.0 / 6}, {a2, 1.0 / 24}})).add_(a).add_(eye);
-  }
-  if (m == 8) {
-    const double r = std::sqrt(177.0);
-    const Tensor a4 = ::torch::matmul(a2, combine(eye, 0, {{a, (1 + r) / 132}, {a2, (1 + r) / 528}}));
-    const Tensor a8 =
-        ::torch::matmul(combine(eye, 0, {{a2, 2.0 / 3}, {a4, 1}}),
-                        combine(eye, (29 * r - 271) / 210,
-                                {{a, 11 * (r - 1) / 840}, {a2, 11 * (r - 9) / 3360}, {a4, (89 - r) / 2240}}));
-    return a8.add_(combine(eye, 1, {{a, 1}, {a2, (857 - 58 * r) / 630}}));
-  }
-  if (m == 12) {
-    const Tensor b4 =
-        combine(eye, 0, {{a, 0.13181061013830184016}, {a2, 0.020278555405892590793}, {a3, 0.0067595184686308635978}});
-    const Tensor a6 = ::torch::matmul(b4, b4).add_(
-        combine(eye, 0, {{a, -0.0076405129192040958014}, {a2, 0.0977159073924750564}, {a3, 0.0069051621053568787468}}));
-    const Tensor b2 =
-        combine(eye, 5.5, {{a, 1.3246048988083484785}, {a2, 0.0033929630357050783773}, {a3, 0.0094921316524447275116}});
-    const Tensor b1 =
-        combine(eye, 1, {{a, 1.0420228210556225269}, {a2, -0.12293241045176781351}, {a3, -0.05137802896328095826}});
-    return ::torch::matmul(b2.add_(a6), a6).add_(b1);
-  }
-  const Tensor a6 = ::torch::matmul(a3, a3);
-  const Tensor b1 =
-      combine(eye, 0, {{a, 1.4059892894192666241e-6}, {a2, 1.1247914315354132993e-7}, {a3, 1.2497682572615703325e-8}});
-  const Tensor b5 = combine(eye, 0, {{a, 38083.5}, {a2, 17472.375}, {a6, 1}});
-  const Tensor b4 = combine(eye, 0,
-                            {{a, -0.067640451907138190756},
-                             {a2, 0.014051137073447324129},
-                             {a3, 0.0099730881364726213674},
-                             {a6, 1.1916724786863152079e-6}});
-  const Tensor a9 = ::torch::matmul(b1, b5).add_(b4);
-  const Tensor b3 = combine(eye, -11.148502971774368372,
-                            {{a, 1.6801581387890619718},
-                             {a2, 0.05717798464788655127},
-                             {a3, -0.0069821012248805208429},
-                             {a6, 0.000033497501708607053831}});
-  const Tensor b2 = combine(eye, 1,
-                            {{a, 0.24591022090110863764},
-                             {a2, 1.362667083208190483},
-                             {a3, 0.49892102569169427267},
-                             {a6, -0.00064092743005853663879}});
-  return ::torch::matmul(b3.add_(a9), a9).add_(b2);
+  const TensorOps ops{::torch::eye(a.size(-1), a.options())};
+  return linalg::detail::taylor_tail(m, a, a2, a3, ops).add_(ops.eye);
 }
 
 // ||X||_1 (largest column sum) of each matrix of a [B, n, n] tensor, in float64.
@@ -227,7 +172,11 @@ Tensor batched(const Tensor& a) {
   const Tensor x = a.reshape({-1, n, n});
   const int64_t count = x.size(0);
   const bool single = c10::toRealValueType(a.scalar_type()) == ::torch::kFloat;
-  const auto& theta = single ? kThetaFloat : kThetaDouble;
+  std::array<double, kDegrees.size()> theta;
+  for (std::size_t j = 0; j < theta.size(); ++j) {
+    theta[j] = single ? double(linalg::detail::FastTaylorTable<float>::get().theta[j])
+                      : linalg::detail::FastTaylorTable<double>::get().theta[j];
+  }
   const double theta18 = theta.back();
   // The largest scaling needed: 2^-s_max is the smallest subnormal, and n * max / 2^s_max <= theta18.
   const int64_t s_max = single ? 149 : 1074;

@@ -64,6 +64,79 @@ TEST(Expm, ProductCountsMatchHigham2005) {
   for (int i = 0; i < 5; ++i) EXPECT_EQ(odyn::linalg::detail::pade_products(m[i]), products[i]);
 }
 
+// The Bader-Blanes-Casas evaluation is the Taylor polynomial: in 50-digit arithmetic with the
+// coefficients as stored (double), T_m(A) - I agrees with sum_{1<=k<=m} A^k / k! to a few units of
+// double rounding, with the stated number of products.
+TEST(Expm, TaylorEvaluationIsTheTaylorPolynomial) {
+  struct Ops {
+    mutable int products = 0;
+    MatrixMp lin(double c0, std::initializer_list<std::pair<const MatrixMp*, double>> terms) const {
+      MatrixMp r = MatrixMp::Identity(terms.begin()->first->rows(), terms.begin()->first->cols()) * mp50(c0);
+      for (const auto& t : terms) r += *t.first * mp50(t.second);
+      return r;
+    }
+    MatrixMp mul(const MatrixMp& x, const MatrixMp& y) const {
+      ++products;
+      return x * y;
+    }
+  };
+  std::mt19937_64 rng(21);
+  Eigen::MatrixXd g = odyn::linalg::gaussian_matrix(5, 5, rng);
+  const MatrixMp a = (g / g.cwiseAbs().colwise().sum().maxCoeff()).cast<mp50>();  // ||A||_1 = 1
+  const MatrixMp a2 = a * a, a3 = a2 * a;
+  for (int m : odyn::linalg::detail::FastTaylorTable<double>::degrees) {
+    const Ops ops;
+    const MatrixMp tail = odyn::linalg::detail::taylor_tail(m, a, a2, a3, ops);
+    MatrixMp want = MatrixMp::Zero(5, 5), term = MatrixMp::Identity(5, 5);
+    for (int k = 1; k <= m; ++k) {
+      term = term * a / mp50(k);
+      want += term;
+    }
+    EXPECT_LT(rel_error_1(tail, want), 4 * u) << "m = " << m;
+    EXPECT_EQ(ops.products + (m >= 2) + (m >= 12), odyn::linalg::detail::taylor_products(m)) << "m = " << m;
+  }
+}
+
+// ||A||_1 <= theta_18: exp(A) = T_m(A) for the smallest m with ||A||_1 <= theta_m, no scaling and no
+// solve, as accurate as the Pade route (errors of a few u); above theta_18 the Pade route.
+TEST(Expm, TaylorPathBelowTheta18) {
+  const auto& table = odyn::linalg::detail::FastTaylorTable<double>::get();
+  std::mt19937_64 rng(22);
+  for (std::size_t i = 0; i < table.degrees.size(); ++i) {
+    for (int n : {3, 9}) {
+      Eigen::MatrixXd a = odyn::linalg::gaussian_matrix(n, n, rng);
+      a *= 0.9 * table.theta[i] / a.cwiseAbs().colwise().sum().maxCoeff();
+      ExpmStats st;
+      const Eigen::MatrixXd x = expm(a, &st);
+      EXPECT_TRUE(st.taylor);
+      EXPECT_EQ(st.degree, table.degrees[i]);
+      EXPECT_EQ(st.squarings, 0);
+      EXPECT_EQ(st.solves, 0);
+      EXPECT_EQ(st.products, odyn::linalg::detail::taylor_products(st.degree));
+      EXPECT_LT(rel_error_1(x, reference_exp(a)), 4 * n * u) << "m = " << st.degree << ", n = " << n;
+    }
+  }
+  Eigen::MatrixXd a = odyn::linalg::gaussian_matrix(6, 6, rng);
+  a *= 1.01 * table.theta.back() / a.cwiseAbs().colwise().sum().maxCoeff();
+  ExpmStats st;
+  expm(a, &st);
+  EXPECT_FALSE(st.taylor);
+  EXPECT_EQ(st.solves, 1);
+  // float has its own thresholds (theta_18 = 3.01)
+  Eigen::MatrixXf f = odyn::linalg::gaussian_matrix(6, 6, rng).cast<float>();
+  f *= 2.9f / f.cwiseAbs().colwise().sum().maxCoeff();
+  const Eigen::MatrixXf xf = expm(f, &st);
+  EXPECT_TRUE(st.taylor);
+  EXPECT_EQ(st.degree, 18);
+  EXPECT_LT(rel_error_1(xf.cast<double>(), reference_exp(f.cast<double>())), 4 * 6 * 0x1p-24);
+  // Upper-triangular input keeps its exact diagonal
+  Eigen::MatrixXd t = Eigen::MatrixXd(odyn::linalg::gaussian_matrix(5, 5, rng).triangularView<Eigen::Upper>());
+  t *= 0.5 / t.cwiseAbs().colwise().sum().maxCoeff();
+  const Eigen::MatrixXd xt = expm(t, &st);
+  EXPECT_TRUE(st.taylor);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(xt(i, i), std::exp(t(i, i)));
+}
+
 // Higham 2005's integer coefficients (m = 3: 120, 60, 12, 1; m = 13: b_0 = 64764752532480000,
 // b_13 = 1), exact in double, and Al-Mohy & Higham 2009's |c_{2m+1}|.
 TEST(Expm, PadeCoefficientsAndLeadingErrorTerms) {

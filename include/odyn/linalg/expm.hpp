@@ -20,9 +20,11 @@
 #include <boost/container/static_vector.hpp>
 #include <cmath>
 #include <complex>
+#include <initializer_list>
 #include <limits>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "odyn/core/error.hpp"
@@ -32,10 +34,11 @@ namespace odyn::linalg {
 
 // What an evaluation of expm cost and which approximant it used.
 struct ExpmStats {
-  int degree = 0;     // Pade degree m (0: a closed form was used: A = 0, diagonal or 2 x 2)
-  int squarings = 0;  // s: r_m(A / 2^s) was squared s times
-  int products = 0;   // n x n matrix products, squarings included (norm estimation excluded)
-  int solves = 0;     // LU solves with n right-hand sides
+  int degree = 0;       // degree m of the approximant (0: a closed form was used: A = 0, diagonal or 2 x 2)
+  bool taylor = false;  // the approximant is the Taylor polynomial T_m (no solve), else the Pade r_m
+  int squarings = 0;    // s: r_m(A / 2^s) was squared s times
+  int products = 0;     // n x n matrix products, squarings included (norm estimation excluded)
+  int solves = 0;       // LU solves with n right-hand sides
 };
 
 namespace detail {
@@ -165,6 +168,92 @@ struct PadeTable {
   }
 };
 
+// T_m(A) - I, T_m(A) = sum_{k<=m} A^k / k! for m in {1, 2, 4, 8, 12, 18}, from A, A^2 and A^3 (A^3
+// used for m >= 12) with 0, 0, 1, 2, 2, 3 further products (Bader, Blanes & Casas, "Computing the
+// matrix exponential with an optimized Taylor polynomial approximation", Mathematics 7(12), 2019,
+// Section 3): products of linear combinations of I, A, A^2, A^3 (and A^6) whose coefficients solve
+// the order conditions. m = 8 has their closed form; for m = 12 and 18 the free parameters are
+// chosen for small rounding errors. The identity is left out so that the caller adds it last,
+// exactly. `ops` supplies the algebra on M: lin(c0, {{&X, c}, ...}) = c0 I + sum c X and
+// mul(X, Y) = X Y; shared by odyn::linalg::expm and the batched odyn::torch::expm.
+template <class M, class Ops>
+M taylor_tail(int m, const M& a, const M& a2, const M& a3, const Ops& ops) {
+  if (m == 1) return a;
+  if (m == 2) return ops.lin(0, {{&a, 1}, {&a2, 0.5}});
+  if (m == 4) {
+    const M prod = ops.mul(a2, ops.lin(0.5, {{&a, 1.0 / 6}, {&a2, 1.0 / 24}}));
+    return ops.lin(0, {{&prod, 1}, {&a, 1}});
+  }
+  if (m == 8) {
+    const double r = std::sqrt(177.0);
+    const M a4 = ops.mul(a2, ops.lin(0, {{&a, (1 + r) / 132}, {&a2, (1 + r) / 528}}));
+    const M a8 = ops.mul(
+        ops.lin(0, {{&a2, 2.0 / 3}, {&a4, 1}}),
+        ops.lin((29 * r - 271) / 210, {{&a, 11 * (r - 1) / 840}, {&a2, 11 * (r - 9) / 3360}, {&a4, (89 - r) / 2240}}));
+    return ops.lin(0, {{&a8, 1}, {&a2, (857 - 58 * r) / 630}, {&a, 1}});
+  }
+  if (m == 12) {
+    const M b4 =
+        ops.lin(0, {{&a, 0.13181061013830184016}, {&a2, 0.020278555405892590793}, {&a3, 0.0067595184686308635978}});
+    const M b4sq = ops.mul(b4, b4);
+    const M a6 = ops.lin(
+        0,
+        {{&b4sq, 1}, {&a, -0.0076405129192040958014}, {&a2, 0.0977159073924750564}, {&a3, 0.0069051621053568787468}});
+    const M b2 = ops.lin(
+        5.5, {{&a6, 1}, {&a, 1.3246048988083484785}, {&a2, 0.0033929630357050783773}, {&a3, 0.0094921316524447275116}});
+    const M prod = ops.mul(b2, a6);
+    return ops.lin(
+        0, {{&prod, 1}, {&a, 1.0420228210556225269}, {&a2, -0.12293241045176781351}, {&a3, -0.05137802896328095826}});
+  }
+  const M a6 = ops.mul(a3, a3);
+  const M b1 =
+      ops.lin(0, {{&a, 1.4059892894192666241e-6}, {&a2, 1.1247914315354132993e-7}, {&a3, 1.2497682572615703325e-8}});
+  const M b5 = ops.lin(0, {{&a, 38083.5}, {&a2, 17472.375}, {&a6, 1}});
+  const M b1b5 = ops.mul(b1, b5);
+  const M a9 = ops.lin(0, {{&b1b5, 1},
+                           {&a, -0.067640451907138190756},
+                           {&a2, 0.014051137073447324129},
+                           {&a3, 0.0099730881364726213674},
+                           {&a6, 1.1916724786863152079e-6}});
+  const M b3 = ops.lin(-11.148502971774368372, {{&a9, 1},
+                                                {&a, 1.6801581387890619718},
+                                                {&a2, 0.05717798464788655127},
+                                                {&a3, -0.0069821012248805208429},
+                                                {&a6, 0.000033497501708607053831}});
+  const M prod = ops.mul(b3, a9);
+  return ops.lin(0, {{&prod, 1},
+                     {&a, 0.24591022090110863764},
+                     {&a2, 1.362667083208190483},
+                     {&a3, 0.49892102569169427267},
+                     {&a6, -0.00064092743005853663879}});
+}
+
+// Products taylor_tail uses, A^2 and A^3 included.
+inline int taylor_products(int m) {
+  return m == 1 ? 0 : m == 2 ? 1 : m == 4 ? 2 : m == 8 ? 3 : m == 12 ? 4 : 5;
+}
+
+// The Taylor degrees of taylor_tail and their thresholds: T_m(A) = exp(A + dA) with ||dA|| <= u ||A||
+// whenever ||A|| <= theta_m (Al-Mohy & Higham 2011, eq. (3.7)). Only for float and double: the
+// coefficients of taylor_tail carry 20 digits.
+template <class V>
+struct FastTaylorTable {
+  static constexpr std::array<int, 6> degrees = {1, 2, 4, 8, 12, 18};
+  std::array<V, 6> theta;
+
+  static const FastTaylorTable& get() {
+    static const FastTaylorTable table;
+    return table;
+  }
+
+ private:
+  FastTaylorTable() {
+    const mp50 u(std::numeric_limits<V>::epsilon() / 2);
+    for (std::size_t i = 0; i < degrees.size(); ++i)
+      theta[i] = static_cast<V>(backward_error_theta(Approximant::taylor, degrees[i], u));
+  }
+};
+
 // The number of powers B, B^2, ..., B^p of B = A^2 to form for the Paterson-Stockmeyer evaluation of
 // the even and odd parts of p_m (polynomials of degree floor(m/2) in B) with the fewest products:
 // p products for the powers, 2 per Horner step in B^p, one for U = A W. Gives 2, 3, 4, 5, 6
@@ -244,39 +333,31 @@ auto onenorm_estimate(Eigen::Index n, Apply&& apply, ApplyAdjoint&& apply_adjoin
   return std::max(est, R(2) * ny / R(3 * static_cast<double>(n)));
 }
 
-// log2 ||(|A|)^k||_1, computed with k - 1 products of a row vector with |A| (no overflow).
+// log2 ||(|A|)^k||_1, computed with k - 1 products of a vector with |A| (no overflow).
 template <class Derived>
 double log2_abs_power_norm(const Eigen::MatrixBase<Derived>& abs_a, int k) {
   using R = typename Derived::Scalar;
   using std::log2;
-  using Row = Eigen::Matrix<R, 1, Derived::ColsAtCompileTime, Eigen::RowMajor, 1, Derived::MaxColsAtCompileTime>;
+  using Vec = Eigen::Matrix<R, Derived::ColsAtCompileTime, 1, 0, Derived::MaxColsAtCompileTime, 1>;
   constexpr double kMinusInf = -std::numeric_limits<double>::infinity();
-  const Eigen::Index n = abs_a.rows();
   const R norm = abs_a.colwise().sum().maxCoeff();
   if (!(norm > R(0))) return kMinusInf;
-  // ||B^k||_1 = max(1^T B^k) for B = |A| / ||A||_1 >= 0. B's column sums are at most 1, so the
-  // entries of the row 1^T B^i never exceed 1; when they all fall below 2^-64 the row is
-  // rescaled so that it cannot underflow. Plain loops: for the small matrices where this matters
-  // they beat a general matrix-vector product several times.
-  const Derived& b_unscaled = abs_a.derived();
-  const R inv_norm = R(1) / norm;
-  Row v = b_unscaled.colwise().sum() * inv_norm, next(n);
+  // ||B^k||_1 = max(1^T B^k) for B = |A| / ||A||_1 >= 0, as the column vector (B^T)^k 1. B's column
+  // sums are at most 1, so the entries of (B^T)^i 1 never exceed 1; when they all fall below 2^-64
+  // the vector is rescaled so that it cannot underflow.
+  const auto bt = (abs_a.transpose() * (R(1) / norm)).eval();  // column-major B^T: vectorised products
+  Vec v = bt.rowwise().sum(), next(v.size());
   const R tiny = R(5.421010862427522e-20);  // 2^-64
   double log_shrink = 0;
   for (int i = 1; i < k; ++i) {
-    R big(0);
-    for (Eigen::Index j = 0; j < n; ++j) {
-      R sum(0);
-      for (Eigen::Index r = 0; r < n; ++r) sum += v(r) * b_unscaled(r, j);
-      next(j) = sum * inv_norm;
-      if (next(j) > big) big = next(j);
-    }
+    next.noalias() = bt * v;
+    const R big = next.maxCoeff();
     if (!(big > R(0))) return kMinusInf;
     if (big < tiny) {
       next /= big;
       log_shrink += static_cast<double>(log2(big));
     }
-    v = next;
+    v.swap(next);
   }
   const R big = v.maxCoeff();
   if (!(big > R(0))) return kMinusInf;
@@ -433,27 +514,31 @@ class ScalingSquaring {
       if (frechet) *frechet = *e_;
       return Mat::Identity(n_, n_);
     }
+    PlainMat pa_copy;
+    norm_a_ = V(norm1(plain_ref(a_, pa_copy)));
+    if constexpr (kHasTaylor) {
+      if (!frechet && norm_a_ <= FastTaylorTable<V>::get().theta.back()) return taylor(stats);
+    }
     choose(stats);
     const int m = stats.degree, s = stats.squarings;
     const V scale = ldexp_value(V(1), -s);
-    const Mat as = a_ * scale;
     const int p = pade_power_count(m);
     // Powers of B = As^2, from the unscaled powers when they are finite after scaling.
     Few<Mat> powers, dpowers;
     if (raw_powers_ok_) powers = std::move(raw_powers_);
     powers.resize(p + 1);
-    powers[0] = Mat::Identity(n_, n_);
     for (int k = 1; k <= p; ++k) {
       const V factor = ldexp_value(V(1), -2 * k * s);
       if (k < static_cast<int>(raw_count_) && raw_powers_ok_ && factor > V(0)) {
-        if (s > 0) powers[k] = Mat(powers[k] * factor);
+        if (s > 0) powers[k] = powers[k] * factor;
       } else {
-        powers[k] = k == 1 ? Mat(as * as) : Mat(powers[k - 1] * powers[1]);
+        powers[k] = k == 1 ? Mat(Mat(a_ * scale) * Mat(a_ * scale)) : Mat(powers[k - 1] * powers[1]);
         ++stats.products;
       }
     }
-    Mat es;
+    Mat as, es;
     if (frechet) {  // derivatives of the powers: d(B^k) = B d(B^{k-1}) + dB B^{k-1}
+      as = a_ * scale;
       es = *e_ * scale;
       dpowers.resize(p + 1);
       dpowers[1] = as * es + es * as;
@@ -470,15 +555,28 @@ class ScalingSquaring {
       even[k] = b[2 * k];
       odd[k] = 2 * k + 1 <= m ? b[2 * k + 1] : V(0);
     }
-    Mat dv, dw;
-    const Mat v = horner(even, powers, dpowers, frechet ? &dv : nullptr, stats);
-    const Mat w = horner(odd, powers, dpowers, frechet ? &dw : nullptr, stats);
-    const Mat u = as * w;
+    // One n x n workspace serves the Horner steps, the LU factors and the squarings: with few
+    // allocations, large matrices do not return memory to the system between calls.
+    Mat ws(n_, n_), dv, dw;
+    const Mat v = horner(even, powers, dpowers, frechet ? &dv : nullptr, ws, stats);
+    const Mat w = horner(odd, powers, dpowers, frechet ? &dw : nullptr, ws, stats);
+    Mat u = std::move(powers[1]);  // B's storage, no longer needed
+    if (s > 0) {
+      ws = a_ * scale;
+      u.noalias() = ws * w;
+    } else {
+      u.noalias() = a_ * w;
+    }
     ++stats.products;
     // r_m = (V - U)^{-1} (V + U) = I + 2 (V - U)^{-1} U: the identity is added exactly, so rounding
     // errors of the solve are relative to the part r_m - I, which is small when ||As|| is.
-    const Eigen::PartialPivLU<Mat> lu(v - u);
-    Mat x = lu.solve(u) * V(2);
+    ws = v - u;
+    const Eigen::PartialPivLU<Eigen::Ref<Mat>> lu(ws);  // factorised in place
+    Mat x = std::move(u);
+    x = lu.permutationP() * x;  // x <- (V - U)^{-1} U, in place
+    lu.matrixLU().template triangularView<Eigen::UnitLower>().solveInPlace(x);
+    lu.matrixLU().template triangularView<Eigen::Upper>().solveInPlace(x);
+    x = x * V(2);
     x.diagonal().array() += S(1);
     ++stats.solves;
     Mat l;
@@ -491,12 +589,14 @@ class ScalingSquaring {
     // Exact diagonal recomputation needs A exactly upper triangular (for Jets, derivatives too).
     const bool triangular = !frechet && exactly_zero_below(1);
     if (triangular) fix_triangular(x, s);
+    Mat& square = ws;  // the LU factors are no longer needed
     for (int i = s - 1; i >= 0; --i) {
       if (frechet) {
         l = Mat(x * l + l * x);
         stats.products += 2;
       }
-      x = Mat(x * x);
+      square.noalias() = x * x;
+      x.swap(square);
       ++stats.products;
       if (triangular) fix_triangular(x, i);
     }
@@ -525,15 +625,18 @@ class ScalingSquaring {
   // Paterson-Stockmeyer: sum_i coef[i] B^i = c_0(B) + B^p (c_1(B) + B^p (c_2(B) + ...)) with
   // c_0 = sum_{i<=p} coef[i] B^i and, for j >= 1, c_j = sum_{1<=i<=p} coef[jp+i] B^i: the layout of
   // Higham 2005, eq. (2.3), constant and B^p terms added outside the products.
-  Mat horner(const Coefficients& coef, const Few<Mat>& powers, const Few<Mat>& dpowers, Mat* d,
+  Mat horner(const Coefficients& coef, const Few<Mat>& powers, const Few<Mat>& dpowers, Mat* d, Mat& next,
              ExpmStats& stats) const {
     const int k = static_cast<int>(coef.size()) - 1;
     const int p = static_cast<int>(powers.size()) - 1;
     const int steps = std::max(0, (k - p + p - 1) / p);
-    const auto chunk = [&](int j, const Few<Mat>& basis, bool with_identity) {
-      Mat c = Mat::Zero(n_, n_);
+    const auto add_chunk = [&](Mat& c, int j, const Few<Mat>& basis, bool with_identity) {
       if (j == 0 && with_identity) c.diagonal().array() += S(coef[0]);
       for (int i = 1; i <= p && j * p + i <= k; ++i) c += basis[i] * coef[j * p + i];
+    };
+    const auto chunk = [&](int j, const Few<Mat>& basis, bool with_identity) {
+      Mat c = Mat::Zero(n_, n_);
+      add_chunk(c, j, basis, with_identity);
       return c;
     };
     Mat r = chunk(steps, powers, true);
@@ -544,11 +647,45 @@ class ScalingSquaring {
         dr = Mat(chunk(j, dpowers, false) + dpowers[p] * r + powers[p] * dr);
         stats.products += 2;
       }
-      r = Mat(chunk(j, powers, true) + powers[p] * r);
+      next.setZero();
+      add_chunk(next, j, powers, true);
+      next.noalias() += powers[p] * r;
+      r.swap(next);
       ++stats.products;
     }
     if (d) *d = dr;
     return r;
+  }
+
+  // exp(A) as T_m(A), m the smallest degree with ||A||_1 <= theta_m: no scaling, no solve, and
+  // 0 to 5 products where the Pade approximant of the same accuracy needs 2 to 6 and a solve.
+  Mat taylor(ExpmStats& stats) const {
+    const auto& table = FastTaylorTable<V>::get();
+    std::size_t i = 0;
+    while (norm_a_ > table.theta[i]) ++i;
+    const int m = table.degrees[i];
+    struct Ops {
+      Eigen::Index n;
+      Mat lin(double c0, std::initializer_list<std::pair<const Mat*, double>> terms) const {
+        auto t = terms.begin();
+        Mat r = *t->first * V(t->second);
+        for (++t; t != terms.end(); ++t) r += *t->first * V(t->second);
+        if (c0 != 0) r.diagonal().array() += S(V(c0));
+        return r;
+      }
+      Mat mul(const Mat& x, const Mat& y) const { return x * y; }
+    };
+    const Ops ops{n_};
+    Mat a2, a3;
+    if (m >= 2) a2 = a_ * a_;
+    if (m >= 12) a3 = a2 * a_;
+    Mat x = taylor_tail(m, a_, a2, a3, ops);
+    x.diagonal().array() += S(1);
+    stats.degree = m;
+    stats.taylor = true;
+    stats.products = taylor_products(m);
+    if (exactly_zero_below(1)) fix_triangular(x, 0);
+    return x;
   }
 
   // Below this order a 1-norm estimate of a power (5 to 10 products of a vector with each formed
@@ -585,36 +722,48 @@ class ScalingSquaring {
     using std::pow;
     PlainMat pa_copy;
     const PlainMat& pa = plain_ref(a_, pa_copy);
-    const V norm_a = V(norm1(pa));
+    const V norm_a = norm_a_;
     if (!is_finite_scalar(norm_a)) throw OverflowError("expm: ||A||_1 overflows the scalar type");
     // ell(2^-s A, m) of the paper: extra squarings that keep the bound on the backward error,
     // alpha = |c_{2m+1}| ||(|A|)^{2m+1}||_1 / ||A||_1 below u for non-normal A. Zero whenever
     // |c_{2m+1}| ||2^-s A||_1^{2m} <= u, which is checked first.
     const double log2_u = table_.log2_u;
     double log2_norm = kNotComputed;
-    // For n < kEstimateFrom, where a product costs little, the sharper bound ||(|A|)^{2m+1}||_1 <=
-    // ||(|A|)^2||_1^m ||A||_1 is tried before the 2m vector products of the exact value.
-    double log2_abs_square = kNotComputed;
+    // For n < kEstimateFrom, where a product costs little, the sharper bounds ||(|A|)^{2m+1}||_1 <=
+    // ||(|A|)^4||_1^q ||(|A|)^r||_1 (2m + 1 = 4q + r, ||(|A|)^3|| <= ||(|A|)^2|| ||A||) are tried
+    // before the 2m vector products of the exact value.
+    double log2_abs_square = kNotComputed, log2_abs_fourth = kNotComputed;
     const auto ell = [&](std::size_t idx, int s) {
       const int m = table_.degrees[idx];
       const double log2_c = table_.log2_c_lead[idx];
       if (log2_norm == kNotComputed) log2_norm = static_cast<double>(log2(norm_a));
       if (log2_c + 2.0 * m * (log2_norm - s) <= log2_u) return 0;
-      const RealMat abs_a = pa.cwiseAbs();
       if (n_ < kEstimateFrom) {
-        if (log2_abs_square == kNotComputed) log2_abs_square = static_cast<double>(log2(norm1(RealMat(abs_a * abs_a))));
-        if (log2_c + m * (log2_abs_square - 2.0 * s) <= log2_u) return 0;
+        if (log2_abs_square == kNotComputed) {
+          const RealMat abs_a = pa.cwiseAbs(), abs_a2 = abs_a * abs_a;
+          log2_abs_square = static_cast<double>(log2(norm1(abs_a2)));
+          log2_abs_fourth = static_cast<double>(log2(norm1(RealMat(abs_a2 * abs_a2))));
+        }
+        const int q = (2 * m + 1) / 4;
+        const double log2_rest = (2 * m + 1) % 4 == 1 ? log2_norm : log2_abs_square + log2_norm;
+        if (log2_c + q * log2_abs_fourth + log2_rest - log2_norm - 2.0 * m * s <= log2_u) return 0;
       }
-      const double log2_alpha = log2_c + log2_abs_power_norm(abs_a, 2 * m + 1) - log2_norm;
+      const double log2_alpha = log2_c + log2_abs_power_norm(pa.cwiseAbs(), 2 * m + 1) - log2_norm;
       return std::max(0, static_cast<int>(std::ceil((log2_alpha - log2_u) / (2.0 * m))) - s);
     };
     // Powers of A formed here are reused by the evaluation: raw_powers_[k] = A^{2k}.
-    raw_powers_.assign(1, Mat::Identity(n_, n_));
+    raw_powers_.assign(1, Mat());  // index 0 (the identity) is never read
     raw_powers_.push_back(a_ * a_);
     ++stats.products;
     Few<PlainMat> plain_copies(6);  // plain parts of raw_powers_ (unused for plain scalars)
     const auto plain_power = [&](int k) -> const PlainMat& { return plain_ref(raw_powers_[k], plain_copies[k]); };
     plain_power(1);
+    std::array<V, 6> power_norms;  // ||A^{2k}||_1 of the formed powers
+    power_norms.fill(V(-1));
+    const auto power_norm = [&](int k) {
+      if (power_norms[k] < V(0)) power_norms[k] = V(norm1(plain_power(k)));
+      return power_norms[k];
+    };
     const auto power = [&](int k) {  // forms A^{2k} (k <= 5) exactly
       while (static_cast<int>(raw_powers_.size()) <= k) {
         raw_powers_.push_back(raw_powers_.back() * raw_powers_[1]);
@@ -642,14 +791,13 @@ class ScalingSquaring {
       V nrm;
       const int formed = static_cast<int>(raw_powers_.size()) - 1;  // A^2 ... A^{2 formed} exist
       if (j % 2 == 0 && j / 2 <= formed) {
-        nrm = V(norm1(plain_power(j / 2)));
+        nrm = power_norm(j / 2);
       } else if (n_ < kEstimateFrom && j % 2 == 0 && j / 2 <= 2 * formed) {
         // n < kEstimateFrom: ||A^j|| <= ||A^{2a}|| ||A^{2b}||, 2a + 2b = j, from the formed powers. An upper
         // bound keeps the backward-error bound valid and costs no product; an estimate would
         // cost more than the product it might save.
         nrm = std::numeric_limits<V>::infinity();
-        for (int a = j / 2 - formed; a <= j / 4; ++a)
-          nrm = min(nrm, V(V(norm1(plain_power(a))) * V(norm1(plain_power(j / 2 - a)))));
+        for (int a = j / 2 - formed; a <= j / 4; ++a) nrm = min(nrm, V(power_norm(a) * power_norm(j / 2 - a)));
       } else {
         const auto apply = [&](const PlainVec& x) { return apply_power(j, x, false); };
         const auto apply_adjoint = [&](const PlainVec& x) { return apply_power(j, x, true); };
@@ -735,8 +883,11 @@ class ScalingSquaring {
     if (!all_finite(x) || (l && !all_finite(*l))) throw_overflow(plain(a_));
   }
 
+  static constexpr bool kHasTaylor = std::is_same_v<V, double> || std::is_same_v<V, float>;
+
   const Mat& a_;
   const Mat* e_;
+  V norm_a_ = V(0);  // ||A||_1 (of the plain part)
   Eigen::Index n_;
   const PadeTable<V>& table_;
   Few<Mat> raw_powers_;  // I, A^2, A^4, A^6 as formed by choose()
@@ -821,7 +972,11 @@ detail::SquareOf<Derived> expm(const Eigen::MatrixBase<Derived>& a, ExpmStats* s
       return Mat(detail::expm_structured(Small(a), st));
     }
   }
-  return detail::expm_structured(Mat(a), st);
+  if constexpr (std::is_same_v<Derived, Mat>) {
+    return detail::expm_structured(a.derived(), st);
+  } else {
+    return detail::expm_structured(Mat(a), st);
+  }
 }
 
 // exp(A) and its Frechet derivative L(A, E) = d/dh exp(A + hE) at h = 0.
