@@ -2,13 +2,15 @@
 // 1-norms, n in {3, 8, 32, 128, 512}, ||A||_1 in {0.1, 1, 10, 100}. With ODYN_BENCH_EXPM_DIR set,
 // first writes each matrix (A_<n>_<k>.npy), its reference exponential (ref_<n>_<k>.npy) and
 // cases.json (products used and relative errors of odyn and Eigen) for bench/peers/expm_peer.py,
-// which times scipy.linalg.expm and torch.linalg.matrix_exp on the same matrices.
+// which times scipy.linalg.expm and torch.linalg.matrix_exp on the same matrices, and a random
+// ensemble of 450 matrices on which the peer measures SciPy's errors (write_ensemble).
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
 #include <fstream>
 #include <map>
 #include <random>
+#include <sstream>
 #include <string>
 #include <unsupported/Eigen/MatrixFunctions>
 
@@ -73,7 +75,8 @@ void write_cases(const std::string& dir) {
       const Eigen::MatrixXd eigen = a.exp();
       json << (first ? "" : ",\n") << "{\"n\": " << n << ", \"norm\": " << kNorms[k] << ", \"tag\": \"" << tag
            << "\", \"odyn_products\": " << stats.products << ", \"odyn_degree\": " << stats.degree
-           << ", \"odyn_squarings\": " << stats.squarings << ", \"eigen_products\": " << eigen_products(a)
+           << ", \"odyn_squarings\": " << stats.squarings << ", \"odyn_solves\": " << stats.solves
+           << ", \"eigen_products\": " << eigen_products(a)
            << ", \"odyn_error\": " << rel_error(ours, ref) << ", \"eigen_error\": " << rel_error(eigen, ref) << "}";
       first = false;
     }
@@ -122,6 +125,62 @@ void write_suite(const std::string& suite_path, const std::string& dir) {
   json << "\n]\n";
 }
 
+// Random matrices for a statistical accuracy comparison: for n in {4, 8, 16}, ||A||_1 in {3, 30, 300}
+// and two kinds (normal entries; non-normal Q T Q^-1 with T upper triangular), 25 matrices each.
+// Writes, per group, the stacked matrices (ens_A_<group>.npy, 25 n x n), their exponentials to 50
+// digits as a double-double pair (ens_hi_, ens_lo_), and ensemble.json with odyn's and Eigen's
+// relative 1-norm errors.
+void write_ensemble(const std::string& dir) {
+  using MatrixMp = Eigen::Matrix<odyn::mp50, Eigen::Dynamic, Eigen::Dynamic>;
+  constexpr int kPerGroup = 25;
+  std::mt19937_64 rng(7);
+  std::normal_distribution<double> normal;
+  const auto gaussian = [&](int n) {
+    Eigen::MatrixXd g(n, n);
+    for (Eigen::Index i = 0; i < g.size(); ++i) g.data()[i] = normal(rng);
+    return g;
+  };
+  std::ofstream json(dir + "/ensemble.json");
+  json << "[\n";
+  bool first = true;
+  for (int n : {4, 8, 16}) {
+    for (double norm : {3.0, 30.0, 300.0}) {
+      for (const char* kind : {"normal", "nonnormal"}) {
+        const std::string group = std::to_string(n) + "_" + std::to_string(static_cast<int>(norm)) + "_" + kind;
+        Eigen::MatrixXd as(kPerGroup * n, n), hi(kPerGroup * n, n), lo(kPerGroup * n, n);
+        json << (first ? "" : ",\n") << "{\"group\": \"" << group << "\", \"n\": " << n << ", \"norm\": " << norm
+             << ", \"kind\": \"" << kind << "\", \"odyn_error\": [";
+        std::ostringstream eigen_errors;
+        for (int t = 0; t < kPerGroup; ++t) {
+          Eigen::MatrixXd a = gaussian(n);
+          if (std::string(kind) == "nonnormal") {
+            const Eigen::MatrixXd q = gaussian(n) + 3 * Eigen::MatrixXd::Identity(n, n);
+            a = q * Eigen::MatrixXd(a.triangularView<Eigen::Upper>()) * q.inverse();
+          }
+          a *= norm / a.cwiseAbs().colwise().sum().maxCoeff();
+          const MatrixMp ref = odyn::linalg::expm(MatrixMp(a.cast<odyn::mp50>()));
+          const Eigen::MatrixXd ref_hi = ref.cast<double>();
+          as.middleRows(t * n, n) = a;
+          hi.middleRows(t * n, n) = ref_hi;
+          lo.middleRows(t * n, n) = MatrixMp(ref - ref_hi.cast<odyn::mp50>()).cast<double>();
+          const auto err = [&](const Eigen::MatrixXd& x) {
+            return static_cast<double>((x.cast<odyn::mp50>() - ref).cwiseAbs().colwise().sum().maxCoeff() /
+                                       ref.cwiseAbs().colwise().sum().maxCoeff());
+          };
+          json << (t ? ", " : "") << err(odyn::linalg::expm(a));
+          eigen_errors << (t ? ", " : "") << err(a.exp());
+        }
+        json << "], \"eigen_error\": [" << eigen_errors.str() << "]}";
+        first = false;
+        odyn::io::write_npy(dir + "/ens_A_" + group + ".npy", as);
+        odyn::io::write_npy(dir + "/ens_hi_" + group + ".npy", hi);
+        odyn::io::write_npy(dir + "/ens_lo_" + group + ".npy", lo);
+      }
+    }
+  }
+  json << "\n]\n";
+}
+
 void BM_OdynExpm(benchmark::State& state) {
   const Eigen::MatrixXd& a = matrix(static_cast<int>(state.range(0)), static_cast<int>(state.range(1)));
   for (auto _ : state) benchmark::DoNotOptimize(odyn::linalg::expm(a));
@@ -157,6 +216,7 @@ BENCHMARK(BM_Gemm)->Arg(512)->Unit(benchmark::kMicrosecond);
 int main(int argc, char** argv) {
   if (const char* dir = std::getenv("ODYN_BENCH_EXPM_DIR")) {
     write_cases(dir);
+    write_ensemble(dir);
     if (const char* suite = std::getenv("ODYN_EXPM_SUITE")) write_suite(suite, dir);
   }
   benchmark::Initialize(&argc, argv);

@@ -34,7 +34,7 @@ ODYN_BENCH_EXPM_DIR="$expm_dir" ODYN_EXPM_SUITE="$root/tests/data/expm_suite.txt
   --benchmark_format=json --benchmark_repetitions=5 --benchmark_report_aggregates_only=true >"$out/expm.json"
 "$py" "$root/bench/peers/expm_peer.py" "$expm_dir" "$root/tests/data/expm_suite.txt" >"$out/expm_peer.json"
 "$py" "$root/bench/peers/expm_report.py" "$out/expm.json" "$expm_dir/cases.json" "$expm_dir/suite.json" \
-  "$out/expm_peer.json"
+  "$out/expm_peer.json" "$expm_dir/ensemble.json"
 
 # Batched matrix exponential on tensors (only in builds with LibTorch): odyn::torch::expm against
 # torch::linalg::matrix_exp in the same process, one thread; ratios torch / odyn and the largest

@@ -2,7 +2,8 @@
 torch.linalg.matrix_exp (1 thread) on the same matrices (A_<tag>.npy in the directory given as
 argv[1]), timed, with relative 1-norm errors against the reference (ref_<tag>.npy). With a second
 argument, the expm accuracy suite file, also reports SciPy's and PyTorch's errors on each suite
-matrix against its 50-digit exponential. Prints JSON. Run with /usr/bin/python3."""
+matrix against its 50-digit exponential, and their errors on the random ensemble (ensemble.json).
+Prints JSON. Run with /usr/bin/python3."""
 import json
 import os
 import sys
@@ -42,6 +43,24 @@ def bench(directory):
             "scipy_error": rel_error(scipy.linalg.expm(a), ref),
             "torch_error": rel_error(torch.linalg.matrix_exp(ta).numpy(), ref),
         }
+    return out
+
+
+def ensemble(directory):
+    """SciPy's and PyTorch's relative 1-norm errors on the random ensemble written by the benchmark,
+    against the double-double references hi + lo."""
+    out = {}
+    for g in json.load(open(os.path.join(directory, "ensemble.json"))):
+        n, group = g["n"], g["group"]
+        a, hi, lo = (np.load(os.path.join(directory, f"ens_{part}_{group}.npy")) for part in ("A", "hi", "lo"))
+        errors = {"scipy_error": [], "torch_error": []}
+        for t in range(a.shape[0] // n):
+            rows = slice(t * n, (t + 1) * n)
+            for key, x in (("scipy_error", scipy.linalg.expm(a[rows])),
+                           ("torch_error", torch.linalg.matrix_exp(torch.from_numpy(a[rows])).numpy())):
+                d = (x - hi[rows]) - lo[rows]
+                errors[key].append(float(np.abs(d).sum(axis=0).max() / np.abs(hi[rows]).sum(axis=0).max()))
+        out[group] = errors
     return out
 
 
@@ -96,7 +115,7 @@ def suite(path):
 
 
 if __name__ == "__main__":
-    result = {"bench": bench(sys.argv[1])}
+    result = {"bench": bench(sys.argv[1]), "ensemble": ensemble(sys.argv[1])}
     if len(sys.argv) > 2:
         result["suite"] = suite(sys.argv[2])
     print(json.dumps(result))

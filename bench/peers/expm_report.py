@@ -1,9 +1,11 @@
 """Merges the expm benchmark (odyn, Eigen) with its peer run (SciPy, PyTorch) into the Markdown
-tables of docs/performance.md. Usage: expm_report.py BENCH.json CASES.json SUITE.json PEER.json"""
+tables of docs/performance.md. Usage: expm_report.py BENCH.json CASES.json SUITE.json PEER.json
+ENSEMBLE.json"""
 import json
+import math
 import sys
 
-bench, cases, suite, peer = (json.load(open(p)) for p in sys.argv[1:5])
+bench, cases, suite, peer, ensemble = (json.load(open(p)) for p in sys.argv[1:6])
 scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
 median = {b["run_name"]: b["real_time"] * scale[b["time_unit"]]
           for b in bench["benchmarks"] if b.get("aggregate_name") == "median"}
@@ -29,8 +31,10 @@ if gemm:
         if c["n"] == 512:
             k = c["tag"].split("_")[1]
             t = median[f"BM_OdynExpm/512/{k}"]
+            solves = c["odyn_solves"]
             print(f"- ‖A‖₁ = {c['norm']:g}: {t / (c['odyn_products'] * gemm):.2f}, "
-                  f"{t / ((c['odyn_products'] + 4 / 3) * gemm):.2f} ({c['odyn_products']} products)")
+                  f"{t / ((c['odyn_products'] + 4 / 3 * solves) * gemm):.2f} "
+                  f"({c['odyn_products']} products, {solves} solve{'' if solves == 1 else 's'})")
 
 print()
 print("| matrix | n | cond·u | odyn | Eigen | SciPy | PyTorch |")
@@ -45,3 +49,25 @@ for s in suite:
 print()
 print(f"odyn at least as accurate as SciPy (error ≤ 2× SciPy's or ≤ 4u) on {as_good} of {len(suite)} "
       f"({100 * as_good / len(suite):.0f}%); * marks the others.")
+
+print()
+print("Random ensemble (25 matrices per row): geometric mean of each method's error divided by SciPy's on")
+print("the same matrix, and the share of matrices where odyn's error is at most 2× SciPy's or 4u.")
+print()
+print("| n | ‖A‖₁ | kind | odyn / SciPy | Eigen / SciPy | PyTorch / SciPy | odyn ≤ 2× SciPy |")
+print("|---|---|---|---|---|---|---|")
+def gmean_ratio(xs, ys):
+    return math.exp(sum(math.log(max(x, 1e-300) / max(y, 1e-300)) for x, y in zip(xs, ys)) / len(xs))
+log_sum, count, within = 0.0, 0, 0
+for g in ensemble:
+    p = peer["ensemble"][g["group"]]
+    sp = p["scipy_error"]
+    ok = sum(o <= max(2 * s, 4 * u) for o, s in zip(g["odyn_error"], sp))
+    within += ok
+    count += len(sp)
+    log_sum += sum(math.log(max(o, 1e-300) / max(s, 1e-300)) for o, s in zip(g["odyn_error"], sp))
+    print(f"| {g['n']} | {g['norm']:g} | {g['kind']} | {gmean_ratio(g['odyn_error'], sp):.2f} "
+          f"| {gmean_ratio(g['eigen_error'], sp):.2f} | {gmean_ratio(p['torch_error'], sp):.2f} | {ok}/{len(sp)} |")
+print()
+print(f"All {count}: geometric mean odyn / SciPy {math.exp(log_sum / count):.2f}; odyn ≤ 2× SciPy or ≤ 4u on "
+      f"{within} ({100 * within / count:.0f}%).")

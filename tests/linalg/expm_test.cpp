@@ -274,13 +274,52 @@ TEST(Expm, StructuredMatrices) {
   for (int i = 0; i + 1 < 7; ++i) EXPECT_NEAR(xp(i + 1, i), (i + 1) * std::exp(1.0), 4 * u * (i + 1) * std::exp(1.0));
   EXPECT_TRUE(xp.triangularView<Eigen::StrictlyUpper>().toDenseMatrix().isZero(0));
   EXPECT_LT(rel_error_1(xp.cast<mp50>(), taylor_reference(MatrixMp(pascal.cast<mp50>()))), 4 * u);
-  // Symmetric with eigenvalues up to ~40 (Ward's test 2): error of order u ||A||_2
+  // Symmetric with eigenvalues up to ~40 (Ward's test 2): through the eigendecomposition
   Eigen::Matrix3d w;
   w << 29.87942128909879, 0.78157508479071591, -2.2895193140339321, 0.78157508479071591, 25.726569455710639,
       8.6807378205401378, -2.2895193140339321, 8.6807378205401378, 34.394009255190539;
   const Eigen::Matrix3d xw = expm(w, &st);
   EXPECT_EQ(st.degree, 0);
   EXPECT_LT(rel_error_1(xw.cast<mp50>(), taylor_reference(MatrixMp(w.cast<mp50>()))), 4 * 40 * u);
+}
+
+// Hermitian A = Q diag(lambda) Q^*: an eigensolver's lambda_max is off by about u ||A||_2, a relative
+// error u ||A||_2 in e^lambda_max. expm corrects the dominant eigenvalues by their Rayleigh
+// quotients in the next wider type, which leaves the error of the eigenvectors, of order
+// (n + ||A||_2 / gap) u with gap = lambda_1 - lambda_2, and of the final product.
+TEST(Expm, HermitianMatricesAreAccurateAtLargeNorm) {
+  const bool wider = std::numeric_limits<long double>::digits > std::numeric_limits<double>::digits;
+  const auto bound = [&](const auto& a) {
+    Eigen::VectorXd lambda = Eigen::SelfAdjointEigenSolver<std::decay_t<decltype(a)>>(a).eigenvalues();
+    const double norm2 = lambda.cwiseAbs().maxCoeff(), n = static_cast<double>(a.rows());
+    const double gap = lambda(lambda.size() - 1) - lambda(lambda.size() - 2);
+    return wider ? 4 * (n + norm2 / gap) * u : 4 * (n + norm2) * u;
+  };
+  // The symmetric Pascal matrix of order 6, lambda_max = 461.2 (u ||A||_2 = 5.1e-14)
+  Eigen::MatrixXd pascal(6, 6);
+  for (int i = 0; i < 6; ++i)
+    for (int j = 0; j < 6; ++j) pascal(i, j) = i == 0 || j == 0 ? 1 : pascal(i - 1, j) + pascal(i, j - 1);
+  EXPECT_LT(rel_error_1(expm(pascal).cast<mp50>(), taylor_reference(MatrixMp(pascal.cast<mp50>()))), bound(pascal));
+  std::mt19937_64 rng(21);
+  for (double scale : {30.0, 300.0}) {
+    const Eigen::MatrixXd g = odyn::linalg::gaussian_matrix(8, 8, rng);
+    Eigen::MatrixXd sym = g + g.transpose();
+    sym *= scale / Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(sym).eigenvalues().cwiseAbs().maxCoeff();
+    EXPECT_LT(rel_error_1(expm(sym).cast<mp50>(), taylor_reference(MatrixMp(sym.cast<mp50>()))), bound(sym)) << scale;
+    // Complex Hermitian H = S + iK: exp(H) from the real embedding [[S, -K], [K, S]] = exp([[Re, -Im], [Im, Re]])
+    const Eigen::MatrixXd k0 = odyn::linalg::gaussian_matrix(6, 6, rng), s0 = odyn::linalg::gaussian_matrix(6, 6, rng);
+    Eigen::MatrixXcd h(6, 6);
+    h.real() = s0 + s0.transpose();
+    h.imag() = k0 - k0.transpose();
+    h *= scale / Eigen::SelfAdjointEigenSolver<Eigen::MatrixXcd>(h).eigenvalues().cwiseAbs().maxCoeff();
+    Eigen::MatrixXd embed(12, 12);
+    embed << h.real(), -h.imag(), h.imag(), h.real();
+    const MatrixMp ref = taylor_reference(MatrixMp(embed.cast<mp50>()));
+    const Eigen::MatrixXcd x = expm(h);
+    Eigen::MatrixXd x_embed(12, 12);
+    x_embed << x.real(), -x.imag(), x.imag(), x.real();
+    EXPECT_LT(rel_error_1(x_embed.cast<mp50>(), ref), 2 * bound(h)) << scale;  // 1-norm of the embedding: <= 2x
+  }
 }
 
 // Moler's badly scaled example: ||A||_1 ~ 2e10 but ||A^k||^{1/k} falls fast. The product-free

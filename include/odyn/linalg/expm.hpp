@@ -118,6 +118,7 @@ template <class V>
 struct PadeTable {
   std::vector<int> degrees;                  // ascending; the last one is used with scaling
   std::vector<V> theta;                      // theta[i] for degrees[i]
+  std::vector<double> log2_theta;            // log2 theta[i]
   std::vector<V> c_lead;                     // |c_{2m+1}| = (m!)^2 / ((2m)! (2m+1)!), the leading error coefficient
   std::vector<double> log2_c_lead;           // log2 |c_{2m+1}|
   std::vector<std::vector<V>> coefficients;  // b_0, ..., b_m = 1 of p_m, rounded once to V
@@ -148,6 +149,7 @@ struct PadeTable {
       // other precisions.
       if (m == degrees.back()) t *= mp50(4.25) / mp50("5.371920351148152");
       theta.push_back(static_cast<V>(t));
+      log2_theta.push_back(static_cast<double>(log2(t)));
       mp50 fact_m = 1, fact_2m = 1;  // |c_{2m+1}| = (m!)^2 / ((2m)! (2m+1)!)
       for (int k = 1; k <= m; ++k) fact_m *= k;
       for (int k = 1; k <= 2 * m; ++k) fact_2m *= k;
@@ -333,35 +335,50 @@ auto onenorm_estimate(Eigen::Index n, Apply&& apply, ApplyAdjoint&& apply_adjoin
   return std::max(est, R(2) * ny / R(3 * static_cast<double>(n)));
 }
 
-// log2 ||(|A|)^k||_1, computed with k - 1 products of a vector with |A| (no overflow).
+// log2 of x as a double, for any real scalar.
+template <class R>
+double log2_value(const R& x) {
+  using std::log2;
+  return static_cast<double>(log2(x));
+}
+
+// log2 ||F_1 F_2 ... F_k||_1 for nonnegative F_i with column sums at most 1, given as their
+// transposes with repeat counts: the largest entry of F_k^T ... F_1^T 1, with one product of a
+// vector per factor. The entries never exceed 1; when they all fall below 2^-64 the vector is
+// rescaled so that it cannot underflow.
+template <class RealMat>
+double log2_norm1_nonnegative_product(std::initializer_list<std::pair<const RealMat*, int>> factors_t) {
+  using R = typename RealMat::Scalar;
+  using Vec = Eigen::Matrix<R, RealMat::RowsAtCompileTime, 1, 0, RealMat::MaxRowsAtCompileTime, 1>;
+  constexpr double kMinusInf = -std::numeric_limits<double>::infinity();
+  const R tiny = R(5.421010862427522e-20);  // 2^-64
+  Vec v = Vec::Ones(factors_t.begin()->first->rows()), next(v.size());
+  double log_shrink = 0;
+  for (const auto& [ft, count] : factors_t) {
+    for (int i = 0; i < count; ++i) {
+      next.noalias() = *ft * v;
+      const R big = next.maxCoeff();
+      if (!(big > R(0))) return kMinusInf;
+      if (big < tiny) {
+        next /= big;
+        log_shrink += log2_value(big);
+      }
+      v.swap(next);
+    }
+  }
+  return log_shrink + log2_value(v.maxCoeff());
+}
+
+// log2 ||(|A|)^k||_1, computed with k products of a vector with |A| (no overflow).
 template <class Derived>
 double log2_abs_power_norm(const Eigen::MatrixBase<Derived>& abs_a, int k) {
   using R = typename Derived::Scalar;
-  using std::log2;
-  using Vec = Eigen::Matrix<R, Derived::ColsAtCompileTime, 1, 0, Derived::MaxColsAtCompileTime, 1>;
-  constexpr double kMinusInf = -std::numeric_limits<double>::infinity();
+  using RealMat = Eigen::Matrix<R, Derived::ColsAtCompileTime, Derived::RowsAtCompileTime, 0,
+                                Derived::MaxColsAtCompileTime, Derived::MaxRowsAtCompileTime>;
   const R norm = abs_a.colwise().sum().maxCoeff();
-  if (!(norm > R(0))) return kMinusInf;
-  // ||B^k||_1 = max(1^T B^k) for B = |A| / ||A||_1 >= 0, as the column vector (B^T)^k 1. B's column
-  // sums are at most 1, so the entries of (B^T)^i 1 never exceed 1; when they all fall below 2^-64
-  // the vector is rescaled so that it cannot underflow.
-  const auto bt = (abs_a.transpose() * (R(1) / norm)).eval();  // column-major B^T: vectorised products
-  Vec v = bt.rowwise().sum(), next(v.size());
-  const R tiny = R(5.421010862427522e-20);  // 2^-64
-  double log_shrink = 0;
-  for (int i = 1; i < k; ++i) {
-    next.noalias() = bt * v;
-    const R big = next.maxCoeff();
-    if (!(big > R(0))) return kMinusInf;
-    if (big < tiny) {
-      next /= big;
-      log_shrink += static_cast<double>(log2(big));
-    }
-    v.swap(next);
-  }
-  const R big = v.maxCoeff();
-  if (!(big > R(0))) return kMinusInf;
-  return k * static_cast<double>(log2(norm)) + log_shrink + static_cast<double>(log2(big));
+  if (!(norm > R(0))) return -std::numeric_limits<double>::infinity();
+  const RealMat bt = abs_a.transpose() * (R(1) / norm);  // B^T for B = |A| / ||A||_1; column-major
+  return k * log2_value(norm) + log2_norm1_nonnegative_product<RealMat>({{&bt, k}});
 }
 
 // sinh(z) / z, accurate near 0 and for any scalar.
@@ -523,13 +540,15 @@ class ScalingSquaring {
     const int m = stats.degree, s = stats.squarings;
     const V scale = ldexp_value(V(1), -s);
     const int p = pade_power_count(m);
-    // Powers of B = As^2, from the unscaled powers when they are finite after scaling.
-    Few<Mat> powers, dpowers;
-    if (raw_powers_ok_) powers = std::move(raw_powers_);
+    // Powers of B = As^2, scaled in place from the unscaled ones when these are finite and stay
+    // nonzero after scaling.
+    Few<Mat>& powers = raw_powers_;
+    Few<Mat> dpowers;
+    const int formed = raw_powers_ok_ ? static_cast<int>(raw_count_) : 1;
     powers.resize(p + 1);
     for (int k = 1; k <= p; ++k) {
       const V factor = ldexp_value(V(1), -2 * k * s);
-      if (k < static_cast<int>(raw_count_) && raw_powers_ok_ && factor > V(0)) {
+      if (k < formed && factor > V(0)) {
         if (s > 0) powers[k] = powers[k] * factor;
       } else {
         powers[k] = k == 1 ? Mat(Mat(a_ * scale) * Mat(a_ * scale)) : Mat(powers[k - 1] * powers[1]);
@@ -630,9 +649,17 @@ class ScalingSquaring {
     const int k = static_cast<int>(coef.size()) - 1;
     const int p = static_cast<int>(powers.size()) - 1;
     const int steps = std::max(0, (k - p + p - 1) / p);
+    // Terms are added from the highest power down and the identity last: the terms coef[i] B^i
+    // shrink with i, so each sum starts from its smallest terms. Adding them in the reverse order
+    // gave forward errors up to 2x larger on random matrices with ||A||_1 = 300.
+    // One pass over the entries, three terms at a time.
     const auto add_chunk = [&](Mat& c, int j, const Few<Mat>& basis, bool with_identity) {
+      int i = std::min(p, k - j * p);
+      for (; i >= 3; i -= 3)
+        c = ((c + basis[i] * coef[j * p + i]) + basis[i - 1] * coef[j * p + i - 1]) + basis[i - 2] * coef[j * p + i - 2];
+      if (i == 2) c = (c + basis[2] * coef[j * p + 2]) + basis[1] * coef[j * p + 1];
+      if (i == 1) c += basis[1] * coef[j * p + 1];
       if (j == 0 && with_identity) c.diagonal().array() += S(coef[0]);
-      for (int i = 1; i <= p && j * p + i <= k; ++i) c += basis[i] * coef[j * p + i];
     };
     const auto chunk = [&](int j, const Few<Mat>& basis, bool with_identity) {
       Mat c = Mat::Zero(n_, n_);
@@ -647,9 +674,8 @@ class ScalingSquaring {
         dr = Mat(chunk(j, dpowers, false) + dpowers[p] * r + powers[p] * dr);
         stats.products += 2;
       }
-      next.setZero();
+      next.noalias() = powers[p] * r;
       add_chunk(next, j, powers, true);
-      next.noalias() += powers[p] * r;
       r.swap(next);
       ++stats.products;
     }
@@ -693,6 +719,7 @@ class ScalingSquaring {
   // are used instead (measured on the benchmark matrices, n = 3 ... 512).
   static constexpr Eigen::Index kEstimateFrom = 64;
   static constexpr double kNotComputed = -1e300;
+  static constexpr double kInfinity = std::numeric_limits<double>::infinity();
 
   // m itself for plain scalars; otherwise its plain part, stored in `copy`.
   static const PlainMat& plain_ref(const Mat& m, PlainMat& copy) {
@@ -712,43 +739,48 @@ class ScalingSquaring {
     }
   }
 
-  // Degree m and scaling s (Al-Mohy & Higham 2009, Algorithm 3.1, for any precision).
+  // Degree m and scaling s (Al-Mohy & Higham 2009, Algorithm 3.1, for any precision). The norms
+  // d_j = ||A^j||_1^{1/j} and eta are compared as log2 values, which costs no pow().
   void choose(ExpmStats& stats) {
-    using std::abs;
-    using std::ceil;
-    using std::log2;
     using std::max;
     using std::min;
-    using std::pow;
     PlainMat pa_copy;
     const PlainMat& pa = plain_ref(a_, pa_copy);
     const V norm_a = norm_a_;
     if (!is_finite_scalar(norm_a)) throw OverflowError("expm: ||A||_1 overflows the scalar type");
+    const double log2_norm = log2_value(norm_a);
     // ell(2^-s A, m) of the paper: extra squarings that keep the bound on the backward error,
     // alpha = |c_{2m+1}| ||(|A|)^{2m+1}||_1 / ||A||_1 below u for non-normal A. Zero whenever
-    // |c_{2m+1}| ||2^-s A||_1^{2m} <= u, which is checked first.
+    // |c_{2m+1}| ||2^-s A||_1^{2m} <= u, which is checked first. For n < kEstimateFrom, where a product
+    // costs little, B = |A| / ||A||_1, B^2 and B^4 are formed (as their transposes): the bound
+    // ||B^{2m+1}||_1 <= ||B^4||_1^q ||B^r||_1 (2m + 1 = 4q + r, ||B^3|| <= ||B^2||, ||B||_1 = 1) is tried
+    // next, and the exact value then takes q + 1 or q + 2 products of a vector instead of 2m + 1.
     const double log2_u = table_.log2_u;
-    double log2_norm = kNotComputed;
-    // For n < kEstimateFrom, where a product costs little, the sharper bounds ||(|A|)^{2m+1}||_1 <=
-    // ||(|A|)^4||_1^q ||(|A|)^r||_1 (2m + 1 = 4q + r, ||(|A|)^3|| <= ||(|A|)^2|| ||A||) are tried
-    // before the 2m vector products of the exact value.
-    double log2_abs_square = kNotComputed, log2_abs_fourth = kNotComputed;
+    RealMat bt1, bt2, bt4;
+    double log2_b2 = kNotComputed, log2_b4 = kNotComputed;
     const auto ell = [&](std::size_t idx, int s) {
-      const int m = table_.degrees[idx];
+      const int m = table_.degrees[idx], q = (2 * m + 1) / 4;
+      const bool rest3 = (2 * m + 1) % 4 == 3;
       const double log2_c = table_.log2_c_lead[idx];
-      if (log2_norm == kNotComputed) log2_norm = static_cast<double>(log2(norm_a));
       if (log2_c + 2.0 * m * (log2_norm - s) <= log2_u) return 0;
+      double log2_power;  // log2 ||(|A|)^{2m+1}||_1
       if (n_ < kEstimateFrom) {
-        if (log2_abs_square == kNotComputed) {
-          const RealMat abs_a = pa.cwiseAbs(), abs_a2 = abs_a * abs_a;
-          log2_abs_square = static_cast<double>(log2(norm1(abs_a2)));
-          log2_abs_fourth = static_cast<double>(log2(norm1(RealMat(abs_a2 * abs_a2))));
+        if (log2_b2 == kNotComputed) {
+          bt1 = pa.cwiseAbs().transpose() * (V(1) / norm_a);
+          bt2 = bt1 * bt1;
+          bt4 = bt2 * bt2;
+          log2_b2 = log2_value(V(bt2.rowwise().sum().maxCoeff()));
+          log2_b4 = log2_value(V(bt4.rowwise().sum().maxCoeff()));
         }
-        const int q = (2 * m + 1) / 4;
-        const double log2_rest = (2 * m + 1) % 4 == 1 ? log2_norm : log2_abs_square + log2_norm;
-        if (log2_c + q * log2_abs_fourth + log2_rest - log2_norm - 2.0 * m * s <= log2_u) return 0;
+        const double log2_bound = q * log2_b4 + (rest3 ? log2_b2 : 0.0);
+        if (log2_c + 2.0 * m * (log2_norm - s) + log2_bound <= log2_u) return 0;
+        log2_power = (2 * m + 1) * log2_norm +
+                     (rest3 ? log2_norm1_nonnegative_product<RealMat>({{&bt1, 1}, {&bt2, 1}, {&bt4, q}})
+                            : log2_norm1_nonnegative_product<RealMat>({{&bt1, 1}, {&bt4, q}}));
+      } else {
+        log2_power = log2_abs_power_norm(pa.cwiseAbs(), 2 * m + 1);
       }
-      const double log2_alpha = log2_c + log2_abs_power_norm(pa.cwiseAbs(), 2 * m + 1) - log2_norm;
+      const double log2_alpha = log2_c + log2_power - log2_norm;
       return std::max(0, static_cast<int>(std::ceil((log2_alpha - log2_u) / (2.0 * m))) - s);
     };
     // Powers of A formed here are reused by the evaluation: raw_powers_[k] = A^{2k}.
@@ -758,11 +790,11 @@ class ScalingSquaring {
     Few<PlainMat> plain_copies(6);  // plain parts of raw_powers_ (unused for plain scalars)
     const auto plain_power = [&](int k) -> const PlainMat& { return plain_ref(raw_powers_[k], plain_copies[k]); };
     plain_power(1);
-    std::array<V, 6> power_norms;  // ||A^{2k}||_1 of the formed powers
-    power_norms.fill(V(-1));
-    const auto power_norm = [&](int k) {
-      if (power_norms[k] < V(0)) power_norms[k] = V(norm1(plain_power(k)));
-      return power_norms[k];
+    std::array<double, 6> log2_power_norms;  // log2 ||A^{2k}||_1 of the formed powers
+    log2_power_norms.fill(kNotComputed);
+    const auto log2_power_norm = [&](int k) {
+      if (log2_power_norms[k] == kNotComputed) log2_power_norms[k] = log2_value(V(norm1(plain_power(k))));
+      return log2_power_norms[k];
     };
     const auto power = [&](int k) {  // forms A^{2k} (k <= 5) exactly
       while (static_cast<int>(raw_powers_.size()) <= k) {
@@ -783,65 +815,66 @@ class ScalingSquaring {
       }
       return y;
     };
-    // d_j = ||A^j||_1^{1/j}: exact when the power was formed, estimated otherwise; j <= 10.
-    std::array<V, 11> d_cache;
-    d_cache.fill(V(-1));
-    const auto d = [&](int j) -> V {
-      if (d_cache[j] >= V(0)) return d_cache[j];
-      V nrm;
+    // log2 d_j, d_j = ||A^j||_1^{1/j}: exact when the power was formed, estimated otherwise; j <= 10.
+    std::array<double, 11> log2_d_cache;
+    log2_d_cache.fill(kNotComputed);
+    const auto log2_d = [&](int j) {
+      if (log2_d_cache[j] != kNotComputed) return log2_d_cache[j];
+      double l;  // log2 ||A^j||_1
       const int formed = static_cast<int>(raw_powers_.size()) - 1;  // A^2 ... A^{2 formed} exist
       if (j % 2 == 0 && j / 2 <= formed) {
-        nrm = power_norm(j / 2);
+        l = log2_power_norm(j / 2);
       } else if (n_ < kEstimateFrom && j % 2 == 0 && j / 2 <= 2 * formed) {
         // n < kEstimateFrom: ||A^j|| <= ||A^{2a}|| ||A^{2b}||, 2a + 2b = j, from the formed powers. An upper
         // bound keeps the backward-error bound valid and costs no product; an estimate would
         // cost more than the product it might save.
-        nrm = std::numeric_limits<V>::infinity();
-        for (int a = j / 2 - formed; a <= j / 4; ++a) nrm = min(nrm, V(power_norm(a) * power_norm(j / 2 - a)));
+        l = kInfinity;
+        for (int a = j / 2 - formed; a <= j / 4; ++a) l = min(l, log2_power_norm(a) + log2_power_norm(j / 2 - a));
       } else {
         const auto apply = [&](const PlainVec& x) { return apply_power(j, x, false); };
         const auto apply_adjoint = [&](const PlainVec& x) { return apply_power(j, x, true); };
-        nrm = V(onenorm_estimate<PlainVec>(n_, apply, apply_adjoint));
+        l = log2_value(V(onenorm_estimate<PlainVec>(n_, apply, apply_adjoint)));
       }
-      const V r = V(pow(nrm, V(1) / V(j)));
-      using std::isfinite;
-      using boost::multiprecision::isfinite;
-      return d_cache[j] = isfinite(r) ? min(r, norm_a) : norm_a;  // d_j <= ||A||_1 always
+      l /= j;
+      return log2_d_cache[j] = l < log2_norm ? l : log2_norm;  // d_j <= ||A||_1 always (also for NaN)
     };
     const std::size_t top = table_.degrees.size() - 1;
     const auto accept = [&](std::size_t idx, int s) {
       stats.degree = table_.degrees[idx];
       stats.squarings = s;
-      finish_powers(stats.degree);
+      bool finite = true;  // for plain scalars a power is finite exactly when its norm is
+      for (std::size_t k = 1; k < raw_powers_.size() && finite; ++k)
+        finite = std::is_same_v<S, P> ? log2_power_norm(static_cast<int>(k)) < kInfinity : all_finite(raw_powers_[k]);
+      finish_powers(stats.degree, finite);
     };
     // Below the top degree: ||A||_1 <= theta_m settles it (then eta <= theta_m and ell = 0, as in
     // Higham 2005); for n above kEstimateFrom, where a norm estimate costs less than the product it
     // may save, the sharper eta = max(d_j, d_{j+2}) of Al-Mohy & Higham 2009 is tried first.
-    V eta1(-1), eta3(-1);
+    double log2_eta1 = kNotComputed, log2_eta3 = kNotComputed;
     for (std::size_t i = 0; i < top; ++i) {
       const int m = table_.degrees[i];
       if (norm_a <= table_.theta[i]) return accept(i, 0);
       if (n_ < kEstimateFrom) continue;
       if (m < 7) {
-        if (eta1 < V(0)) eta1 = max(d(4), d(6));
-        if (eta1 <= table_.theta[i] && ell(i, 0) == 0) return accept(i, 0);
+        if (log2_eta1 == kNotComputed) log2_eta1 = max(log2_d(4), log2_d(6));
+        if (log2_eta1 <= table_.log2_theta[i] && ell(i, 0) == 0) return accept(i, 0);
       } else {
-        if (eta3 < V(0)) {
+        if (log2_eta3 == kNotComputed) {
           power(3);  // A^4, A^6: needed by r_7 and above anyway
-          eta3 = max(d(6), d(8));
+          log2_eta3 = max(log2_d(6), log2_d(8));
         }
-        if (eta3 <= table_.theta[i] && ell(i, 0) == 0) return accept(i, 0);
+        if (log2_eta3 <= table_.log2_theta[i] && ell(i, 0) == 0) return accept(i, 0);
       }
     }
-    const V theta = table_.theta[top];
+    const double log2_theta = table_.log2_theta[top];
     int s = 0;
-    if (norm_a > theta) {
+    if (norm_a > table_.theta[top]) {
       power(3);
-      const auto squarings = [&](const V& eta) {
-        return eta > theta ? static_cast<int>(static_cast<double>(ceil(log2(eta / theta)))) : 0;
+      const auto squarings = [&](double log2_eta) {
+        return log2_eta > log2_theta ? static_cast<int>(std::ceil(log2_eta - log2_theta)) : 0;
       };
-      const auto eta5 = [&](const V& d8, const V& d10) { return min(norm_a, min(max(d(6), d8), max(d8, d10))); };
-      s = squarings(eta5(d(8), d(10)));
+      const auto eta5 = [&](double l8, double l10) { return min(log2_norm, min(max(log2_d(6), l8), max(l8, l10))); };
+      s = squarings(eta5(log2_d(8), log2_d(10)));
       // For n < kEstimateFrom, d_8 and d_10 are upper bounds. Where the lower bounds ||A^j e_c||_1^{1/j}
       // (c: the largest column of A^6) allow fewer squarings, A^8 and then A^10 are formed for the
       // exact norms: one product, only when it may save one.
@@ -850,21 +883,22 @@ class ScalingSquaring {
         plain_power(3).cwiseAbs().colwise().sum().maxCoeff(&c);
         const PlainVec e_c = PlainVec::Unit(n_, c);
         const auto lower = [&](int j) {  // exact once A^j is formed
-          if (2 * (static_cast<int>(raw_powers_.size()) - 1) >= j) return d(j);
-          return V(pow(V(norm1(apply_power(j, e_c, false))), V(1) / V(j)));
+          if (2 * (static_cast<int>(raw_powers_.size()) - 1) >= j) return log2_d(j);
+          return log2_value(V(norm1(apply_power(j, e_c, false)))) / j;
         };
         for (int k = 4; k <= 5 && s > squarings(eta5(lower(8), lower(10))); ++k) {
           power(k);
-          d_cache[8] = d_cache[10] = V(-1);
-          s = squarings(eta5(d(8), d(10)));
+          log2_d_cache[8] = log2_d_cache[10] = kNotComputed;
+          s = squarings(eta5(log2_d(8), log2_d(10)));
         }
       }
     }
     accept(top, s + ell(top, s));
   }
 
-  void finish_powers(int m) {
-    raw_powers_ok_ = std::all_of(raw_powers_.begin(), raw_powers_.end(), [](const Mat& pw) { return all_finite(pw); });
+  // `finite`: whether every formed power is finite (its derivative parts too).
+  void finish_powers(int m, bool finite) {
+    raw_powers_ok_ = finite;
     raw_powers_.resize(std::min<std::size_t>(raw_powers_.size(), pade_power_count(m) + 1));
     raw_count_ = raw_powers_.size();
   }
@@ -894,6 +928,46 @@ class ScalingSquaring {
   bool raw_powers_ok_ = false;
   std::size_t raw_count_ = 0;  // how many of raw_powers_ the evaluation may reuse
 };
+
+// The next wider floating type, or R itself where there is none (long double; double where long
+// double is no wider).
+template <class R>
+using wider_t = std::conditional_t<std::is_same_v<R, float>, double,
+                                   std::conditional_t<std::is_same_v<R, double>, long double, R>>;
+
+// e^{lambda_i} for the computed eigenpairs (lambda_i, q_i) of a Hermitian A. An eigensolver returns
+// lambda_i with an absolute error of order u ||A||_2, which becomes a relative error u ||A||_2 in
+// e^{lambda_i}. Where that matters (e^{lambda_i - lambda_max} ||A||_2 > 1) the eigenvalue is
+// corrected by the Rayleigh quotient, lambda_i + delta_i with delta_i = q_i^* (A q_i - lambda_i q_i)
+// accumulated in the next wider type: the error of lambda_i + delta_i is of order
+// u_wide ||A|| + ||A q_i - lambda_i q_i||^2 / gap_i, and e^{lambda_i} e^{delta_i} avoids rounding
+// lambda_i + delta_i back to working precision.
+template <class Mat, class Values, class Vectors>
+Eigen::Matrix<typename Values::Scalar, Eigen::Dynamic, 1> exp_eigenvalues(const Mat& a, const Values& lambda,
+                                                                            const Vectors& q) {
+  using R = typename Values::Scalar;
+  using std::exp;
+  using std::log;
+  const Eigen::Index n = lambda.size();
+  Eigen::Matrix<R, Eigen::Dynamic, 1> w = lambda.array().exp();
+  using W = wider_t<R>;
+  if constexpr (std::numeric_limits<W>::digits > std::numeric_limits<R>::digits) {
+    if (n == 0) return w;
+    const R top = lambda.maxCoeff(), spread = lambda.cwiseAbs().maxCoeff();  // ||A||_2
+    using SW = std::conditional_t<is_complex<typename Mat::Scalar>::value, std::complex<W>, W>;
+    for (Eigen::Index i = 0; i < n; ++i) {
+      if (!(lambda(i) - top + log(spread) > R(0))) continue;
+      W delta(0);
+      for (Eigen::Index j = 0; j < n; ++j) {
+        SW r = -SW(q(j, i)) * W(lambda(i));
+        for (Eigen::Index k = 0; k < n; ++k) r += SW(a(j, k)) * SW(q(k, i));
+        delta += Eigen::numext::real(Eigen::numext::conj(SW(q(j, i))) * r);
+      }
+      w(i) *= exp(static_cast<R>(delta));
+    }
+  }
+  return w;
+}
 
 template <class Derived>
 using SquareOf = Eigen::Matrix<typename Derived::Scalar, Derived::RowsAtCompileTime, Derived::ColsAtCompileTime, 0,
@@ -931,8 +1005,7 @@ Mat expm_structured(const Mat& a, ExpmStats& stats) {
       if (n > 2 && hermitian()) {
         const Eigen::SelfAdjointEigenSolver<Mat> eig(a);
         if (eig.info() == Eigen::Success) {
-          using std::exp;
-          const auto w = eig.eigenvalues().array().exp().matrix();
+          const auto w = exp_eigenvalues(a, eig.eigenvalues(), eig.eigenvectors());
           Mat x = eig.eigenvectors() * w.asDiagonal() * eig.eigenvectors().adjoint();
           if (!all_finite(x)) throw_overflow(a);
           return x;
@@ -952,6 +1025,21 @@ Mat expm_structured(const Mat& a, ExpmStats& stats) {
   return x;
 }
 
+// Square matrices of at most 8 rows, stored on the stack.
+template <class S>
+using SmallMatrix = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic, 0, 8, 8>;
+
+// The scalars whose 3 x 3 and 4 x 4 exponentials run on fixed-size matrices, whose unrolled
+// products take a fraction of the time of dynamic-size ones. Compiled once, in the library.
+template <class S>
+inline constexpr bool kFixedSizeExpm = std::is_same_v<S, float> || std::is_same_v<S, double> ||
+                                       std::is_same_v<S, std::complex<float>> ||
+                                       std::is_same_v<S, std::complex<double>>;
+
+// expm_structured for a 3 x 3 or 4 x 4 matrix, evaluated with fixed-size matrices.
+template <class S>
+SmallMatrix<S> expm_fixed_size(const SmallMatrix<S>& a, ExpmStats& stats);
+
 }  // namespace detail
 
 // exp(A) for a square matrix. Throws odyn::InvalidArgument if A is not square or has a
@@ -968,7 +1056,10 @@ detail::SquareOf<Derived> expm(const Eigen::MatrixBase<Derived>& a, ExpmStats* s
   if constexpr (Derived::RowsAtCompileTime == Eigen::Dynamic && std::is_arithmetic_v<value_t<S>> &&
                 std::is_same_v<S, detail::plain_t<S>>) {
     if (a.rows() <= 8) {  // small matrices live on the stack
-      using Small = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic, 0, 8, 8>;
+      using Small = detail::SmallMatrix<S>;
+      if constexpr (detail::kFixedSizeExpm<S>) {
+        if (a.rows() == 3 || a.rows() == 4) return Mat(detail::expm_fixed_size(Small(a), st));
+      }
       return Mat(detail::expm_structured(Small(a), st));
     }
   }
