@@ -1,9 +1,9 @@
 """The work of bench/expm_bench.cpp in SciPy and PyTorch: scipy.linalg.expm and
-torch.linalg.matrix_exp (1 thread) on the same matrices (A_<tag>.npy in the directory given as
-argv[1]), timed, with relative 1-norm errors against the reference (ref_<tag>.npy). With a second
-argument, the expm accuracy suite file, also reports SciPy's and PyTorch's errors on each suite
-matrix against its 50-digit exponential, and their errors on the random ensemble (ensemble.json).
-Prints JSON. Run with /usr/bin/python3."""
+torch.linalg.matrix_exp (1 thread) on the same matrices (case_<tag>_A.npy in the directory given
+as argv[1]), timed, with relative 1-norm errors against the double-double reference
+case_<tag>_hi.npy + case_<tag>_lo.npy, and their errors on the random ensemble (ensemble.json).
+With a second argument, the expm accuracy suite file, also reports SciPy's and PyTorch's errors on
+each suite matrix against its 50-digit exponential. Prints JSON. Run with /usr/bin/python3."""
 import json
 import os
 import sys
@@ -26,22 +26,26 @@ def median_time(fn, repeat=7):
     return times[len(times) // 2]
 
 
-def rel_error(x, ref):
-    return float(np.abs(x - ref).sum(axis=0).max() / np.abs(ref).sum(axis=0).max())
+def rel_error(x, hi, lo):
+    """Relative 1-norm error of x against the double-double reference hi + lo."""
+    return float(np.abs((x - hi) - lo).sum(axis=0).max() / np.abs(hi).sum(axis=0).max())
+
+
+def load(directory, stem):
+    return (np.load(os.path.join(directory, f"{stem}_{part}.npy")) for part in ("A", "hi", "lo"))
 
 
 def bench(directory):
     cases = json.load(open(os.path.join(directory, "cases.json")))
     out = {}
     for c in cases:
-        a = np.load(os.path.join(directory, f"A_{c['tag']}.npy"))
-        ref = np.load(os.path.join(directory, f"ref_{c['tag']}.npy"))
+        a, hi, lo = load(directory, f"case_{c['tag']}")
         ta = torch.from_numpy(a)
         out[c["tag"]] = {
             "scipy_time": median_time(lambda: scipy.linalg.expm(a)),
             "torch_time": median_time(lambda: torch.linalg.matrix_exp(ta)),
-            "scipy_error": rel_error(scipy.linalg.expm(a), ref),
-            "torch_error": rel_error(torch.linalg.matrix_exp(ta).numpy(), ref),
+            "scipy_error": rel_error(scipy.linalg.expm(a), hi, lo),
+            "torch_error": rel_error(torch.linalg.matrix_exp(ta).numpy(), hi, lo),
         }
     return out
 
@@ -52,14 +56,13 @@ def ensemble(directory):
     out = {}
     for g in json.load(open(os.path.join(directory, "ensemble.json"))):
         n, group = g["n"], g["group"]
-        a, hi, lo = (np.load(os.path.join(directory, f"ens_{part}_{group}.npy")) for part in ("A", "hi", "lo"))
+        a, hi, lo = load(directory, f"ens_{group}")
         errors = {"scipy_error": [], "torch_error": []}
         for t in range(a.shape[0] // n):
             rows = slice(t * n, (t + 1) * n)
             for key, x in (("scipy_error", scipy.linalg.expm(a[rows])),
                            ("torch_error", torch.linalg.matrix_exp(torch.from_numpy(a[rows])).numpy())):
-                d = (x - hi[rows]) - lo[rows]
-                errors[key].append(float(np.abs(d).sum(axis=0).max() / np.abs(hi[rows]).sum(axis=0).max()))
+                errors[key].append(rel_error(x, hi[rows], lo[rows]))
         out[group] = errors
     return out
 

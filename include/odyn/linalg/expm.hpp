@@ -656,7 +656,8 @@ class ScalingSquaring {
     const auto add_chunk = [&](Mat& c, int j, const Few<Mat>& basis, bool with_identity) {
       int i = std::min(p, k - j * p);
       for (; i >= 3; i -= 3)
-        c = ((c + basis[i] * coef[j * p + i]) + basis[i - 1] * coef[j * p + i - 1]) + basis[i - 2] * coef[j * p + i - 2];
+        c = ((c + basis[i] * coef[j * p + i]) + basis[i - 1] * coef[j * p + i - 1]) +
+            basis[i - 2] * coef[j * p + i - 2];
       if (i == 2) c = (c + basis[2] * coef[j * p + 2]) + basis[1] * coef[j * p + 1];
       if (i == 1) c += basis[1] * coef[j * p + 1];
       if (j == 0 && with_identity) c.diagonal().array() += S(coef[0]);
@@ -820,7 +821,7 @@ class ScalingSquaring {
     log2_d_cache.fill(kNotComputed);
     const auto log2_d = [&](int j) {
       if (log2_d_cache[j] != kNotComputed) return log2_d_cache[j];
-      double l;  // log2 ||A^j||_1
+      double l;                                                     // log2 ||A^j||_1
       const int formed = static_cast<int>(raw_powers_.size()) - 1;  // A^2 ... A^{2 formed} exist
       if (j % 2 == 0 && j / 2 <= formed) {
         l = log2_power_norm(j / 2);
@@ -932,8 +933,8 @@ class ScalingSquaring {
 // The next wider floating type, or R itself where there is none (long double; double where long
 // double is no wider).
 template <class R>
-using wider_t = std::conditional_t<std::is_same_v<R, float>, double,
-                                   std::conditional_t<std::is_same_v<R, double>, long double, R>>;
+using wider_t =
+    std::conditional_t<std::is_same_v<R, float>, double, std::conditional_t<std::is_same_v<R, double>, long double, R>>;
 
 // e^{lambda_i} for the computed eigenpairs (lambda_i, q_i) of a Hermitian A. An eigensolver returns
 // lambda_i with an absolute error of order u ||A||_2, which becomes a relative error u ||A||_2 in
@@ -944,7 +945,7 @@ using wider_t = std::conditional_t<std::is_same_v<R, float>, double,
 // lambda_i + delta_i back to working precision.
 template <class Mat, class Values, class Vectors>
 Eigen::Matrix<typename Values::Scalar, Eigen::Dynamic, 1> exp_eigenvalues(const Mat& a, const Values& lambda,
-                                                                            const Vectors& q) {
+                                                                          const Vectors& q) {
   using R = typename Values::Scalar;
   using std::exp;
   using std::log;
@@ -1032,9 +1033,9 @@ using SmallMatrix = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic, 0, 8, 8>;
 // The scalars whose 3 x 3 and 4 x 4 exponentials run on fixed-size matrices, whose unrolled
 // products take a fraction of the time of dynamic-size ones. Compiled once, in the library.
 template <class S>
-inline constexpr bool kFixedSizeExpm = std::is_same_v<S, float> || std::is_same_v<S, double> ||
-                                       std::is_same_v<S, std::complex<float>> ||
-                                       std::is_same_v<S, std::complex<double>>;
+inline constexpr bool kFixedSizeExpm =
+    std::is_same_v<S, float> || std::is_same_v<S, double> || std::is_same_v<S, std::complex<float>> ||
+    std::is_same_v<S, std::complex<double>>;
 
 // expm_structured for a 3 x 3 or 4 x 4 matrix, evaluated with fixed-size matrices.
 template <class S>
