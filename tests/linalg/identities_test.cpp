@@ -202,7 +202,7 @@ TYPED_TEST(IdentityRoutes, JacobiFormula) {
   const id::Matrix<S> x0 = id::test_matrix<S>(MatrixFamily::random, n, rng, 0.5) + id::Matrix<S>::Identity(n, n) * S(2);
   const id::Matrix<S> x1 = id::test_matrix<S>(MatrixFamily::random, n, rng, Size<S>::scale);
   const id::Matrix<S> x2 = id::test_matrix<S>(MatrixFamily::random, n, rng, Size<S>::scale);
-  for (const odyn::linalg::real_t<S> t : {odyn::linalg::real_t<S>(-0.5), odyn::linalg::real_t<S>(0.3)}) {
+  for (const odyn::linalg::real_t<S>& t : {odyn::linalg::real_t<S>(-0.5), odyn::linalg::real_t<S>(0.3)}) {
     expect_sharp_pass(id::jacobi_fd<S>(x0, x1, x2, t), Sharpness<S>::difference);
     if (ODYN_HAVE_CERES) expect_sharp_pass(id::jacobi_jet<S>(x0, x1, x2, t), Sharpness<S>::exact);
   }

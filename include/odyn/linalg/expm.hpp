@@ -342,43 +342,31 @@ double log2_value(const R& x) {
   return static_cast<double>(log2(x));
 }
 
-// log2 ||F_1 F_2 ... F_k||_1 for nonnegative F_i with column sums at most 1, given as their
-// transposes with repeat counts: the largest entry of F_k^T ... F_1^T 1, with one product of a
-// vector per factor. The entries never exceed 1; when they all fall below 2^-64 the vector is
-// rescaled so that it cannot underflow.
-template <class RealMat>
-double log2_norm1_nonnegative_product(std::initializer_list<std::pair<const RealMat*, int>> factors_t) {
+// log2 ||B^k||_1 for B = |A| / ||A||_1, as the largest entry of (B^T)^k 1: k products of a vector
+// with B^T, whose entries never exceed 1 (rescaled when they all fall below 2^-64, so they cannot
+// underflow). Since ||B||_1 = 1, the largest entry after j < k steps bounds ||B^k||_1 from above:
+// the chain stops early, returning that bound, as soon as enough(bound) holds.
+template <class RealMat, class Enough>
+double log2_norm1_normalised_power(const RealMat& bt, int k, Enough&& enough) {
   using R = typename RealMat::Scalar;
   using Vec = Eigen::Matrix<R, RealMat::RowsAtCompileTime, 1, 0, RealMat::MaxRowsAtCompileTime, 1>;
-  constexpr double kMinusInf = -std::numeric_limits<double>::infinity();
   const R tiny = R(5.421010862427522e-20);  // 2^-64
-  Vec v = Vec::Ones(factors_t.begin()->first->rows()), next(v.size());
-  double log_shrink = 0;
-  for (const auto& [ft, count] : factors_t) {
-    for (int i = 0; i < count; ++i) {
-      next.noalias() = *ft * v;
-      const R big = next.maxCoeff();
-      if (!(big > R(0))) return kMinusInf;
-      if (big < tiny) {
-        next /= big;
-        log_shrink += log2_value(big);
-      }
-      v.swap(next);
+  Vec v = Vec::Ones(bt.rows()), next(bt.rows());
+  double log_shrink = 0, bound = 0;
+  for (int i = 0; i < k && !enough(bound); ++i) {
+    next.noalias() = bt * v;
+    const R big = next.maxCoeff();
+    if (!(big > R(0))) return -std::numeric_limits<double>::infinity();
+    double log2_big = log2_value(big);
+    if (big < tiny) {
+      next /= big;
+      log_shrink += log2_big;
+      log2_big = 0;
     }
+    v.swap(next);
+    bound = log_shrink + log2_big;
   }
-  return log_shrink + log2_value(v.maxCoeff());
-}
-
-// log2 ||(|A|)^k||_1, computed with k products of a vector with |A| (no overflow).
-template <class Derived>
-double log2_abs_power_norm(const Eigen::MatrixBase<Derived>& abs_a, int k) {
-  using R = typename Derived::Scalar;
-  using RealMat = Eigen::Matrix<R, Derived::ColsAtCompileTime, Derived::RowsAtCompileTime, 0,
-                                Derived::MaxColsAtCompileTime, Derived::MaxRowsAtCompileTime>;
-  const R norm = abs_a.colwise().sum().maxCoeff();
-  if (!(norm > R(0))) return -std::numeric_limits<double>::infinity();
-  const RealMat bt = abs_a.transpose() * (R(1) / norm);  // B^T for B = |A| / ||A||_1; column-major
-  return k * log2_value(norm) + log2_norm1_nonnegative_product<RealMat>({{&bt, k}});
+  return bound;
 }
 
 // sinh(z) / z, accurate near 0 and for any scalar.
@@ -751,38 +739,20 @@ class ScalingSquaring {
     if (!is_finite_scalar(norm_a)) throw OverflowError("expm: ||A||_1 overflows the scalar type");
     const double log2_norm = log2_value(norm_a);
     // ell(2^-s A, m) of the paper: extra squarings that keep the bound on the backward error,
-    // alpha = |c_{2m+1}| ||(|A|)^{2m+1}||_1 / ||A||_1 below u for non-normal A. Zero whenever
-    // |c_{2m+1}| ||2^-s A||_1^{2m} <= u, which is checked first. For n < kEstimateFrom, where a product
-    // costs little, B = |A| / ||A||_1, B^2 and B^4 are formed (as their transposes): the bound
-    // ||B^{2m+1}||_1 <= ||B^4||_1^q ||B^r||_1 (2m + 1 = 4q + r, ||B^3|| <= ||B^2||, ||B||_1 = 1) is tried
-    // next, and the exact value then takes q + 1 or q + 2 products of a vector instead of 2m + 1.
+    // alpha = |c_{2m+1}| ||(|A|)^{2m+1}||_1 / ||A||_1 below u for non-normal A. With B = |A| / ||A||_1,
+    // log2(alpha / u) for 2^-s A is `excess` + log2 ||B^{2m+1}||_1, and ||B^{2m+1}||_1 <= 1: ell = 0 when
+    // excess <= 0. Otherwise the chain of products of a vector with B^T bounds ||B^{2m+1}||_1 more
+    // tightly at each step and stops once the bound gives ell = 0; at the end it is exact.
     const double log2_u = table_.log2_u;
-    RealMat bt1, bt2, bt4;
-    double log2_b2 = kNotComputed, log2_b4 = kNotComputed;
+    RealMat bt;  // B^T, formed once
     const auto ell = [&](std::size_t idx, int s) {
-      const int m = table_.degrees[idx], q = (2 * m + 1) / 4;
-      const bool rest3 = (2 * m + 1) % 4 == 3;
-      const double log2_c = table_.log2_c_lead[idx];
-      if (log2_c + 2.0 * m * (log2_norm - s) <= log2_u) return 0;
-      double log2_power;  // log2 ||(|A|)^{2m+1}||_1
-      if (n_ < kEstimateFrom) {
-        if (log2_b2 == kNotComputed) {
-          bt1 = pa.cwiseAbs().transpose() * (V(1) / norm_a);
-          bt2 = bt1 * bt1;
-          bt4 = bt2 * bt2;
-          log2_b2 = log2_value(V(bt2.rowwise().sum().maxCoeff()));
-          log2_b4 = log2_value(V(bt4.rowwise().sum().maxCoeff()));
-        }
-        const double log2_bound = q * log2_b4 + (rest3 ? log2_b2 : 0.0);
-        if (log2_c + 2.0 * m * (log2_norm - s) + log2_bound <= log2_u) return 0;
-        log2_power = (2 * m + 1) * log2_norm +
-                     (rest3 ? log2_norm1_nonnegative_product<RealMat>({{&bt1, 1}, {&bt2, 1}, {&bt4, q}})
-                            : log2_norm1_nonnegative_product<RealMat>({{&bt1, 1}, {&bt4, q}}));
-      } else {
-        log2_power = log2_abs_power_norm(pa.cwiseAbs(), 2 * m + 1);
-      }
-      const double log2_alpha = log2_c + log2_power - log2_norm;
-      return std::max(0, static_cast<int>(std::ceil((log2_alpha - log2_u) / (2.0 * m))) - s);
+      const int m = table_.degrees[idx];
+      const double excess = table_.log2_c_lead[idx] + 2.0 * m * (log2_norm - s) - log2_u;
+      if (excess <= 0) return 0;
+      if (bt.size() == 0) bt = pa.cwiseAbs().transpose() * (V(1) / norm_a);
+      const double log2_power =
+          log2_norm1_normalised_power(bt, 2 * m + 1, [excess](double log2_bound) { return excess + log2_bound <= 0; });
+      return std::max(0, static_cast<int>(std::ceil((excess + log2_power) / (2.0 * m))));
     };
     // Powers of A formed here are reused by the evaluation: raw_powers_[k] = A^{2k}.
     raw_powers_.assign(1, Mat());  // index 0 (the identity) is never read
