@@ -744,12 +744,16 @@ class ScalingSquaring {
     // excess <= 0. Otherwise the chain of products of a vector with B^T bounds ||B^{2m+1}||_1 more
     // tightly at each step and stops once the bound gives ell = 0; at the end it is exact.
     const double log2_u = table_.log2_u;
-    RealMat bt;  // B^T, formed once
+    RealMat bt;  // B^T, formed on first use (a fixed-size matrix has no empty state to test)
+    bool have_bt = false;
     const auto ell = [&](std::size_t idx, int s) {
       const int m = table_.degrees[idx];
       const double excess = table_.log2_c_lead[idx] + 2.0 * m * (log2_norm - s) - log2_u;
       if (excess <= 0) return 0;
-      if (bt.size() == 0) bt = pa.cwiseAbs().transpose() * (V(1) / norm_a);
+      if (!have_bt) {
+        bt = pa.cwiseAbs().transpose() * (V(1) / norm_a);
+        have_bt = true;
+      }
       const double log2_power =
           log2_norm1_normalised_power(bt, 2 * m + 1, [excess](double log2_bound) { return excess + log2_bound <= 0; });
       return std::max(0, static_cast<int>(std::ceil((excess + log2_power) / (2.0 * m))));
