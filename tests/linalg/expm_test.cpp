@@ -364,6 +364,38 @@ TEST(Expm, TriangularOverscalingCaseIsExactEntrywise) {
   }
 }
 
+// n = 3 and 4 take kernels compiled for fixed-size matrices: the same choices (degree, squarings,
+// products, including the ell correction of non-normal matrices) and the same result as the
+// dynamic-size path, on Q T Q^T with a strongly non-normal triangular T.
+template <int N>
+void expect_fixed_size_matches_dynamic(std::mt19937_64& rng) {
+  for (double norm : {3.0, 30.0, 300.0, 3000.0}) {
+    for (int trial = 0; trial < 10; ++trial) {
+      Eigen::MatrixXd t = odyn::linalg::gaussian_matrix(N, N, rng).triangularView<Eigen::Upper>();
+      t.triangularView<Eigen::StrictlyUpper>() *= 30.0;
+      const Eigen::MatrixXd q = odyn::linalg::random_orthogonal(N, rng);
+      Eigen::MatrixXd a = q * t * q.transpose();
+      a *= norm / a.cwiseAbs().colwise().sum().maxCoeff();
+      ExpmStats fixed_stats, dynamic_stats;
+      const Eigen::Matrix<double, N, N> x = expm(Eigen::Matrix<double, N, N>(a), &fixed_stats);
+      const Eigen::MatrixXd y = expm(a, &dynamic_stats);
+      EXPECT_EQ(fixed_stats.degree, dynamic_stats.degree) << "n = " << N << ", norm = " << norm;
+      EXPECT_EQ(fixed_stats.squarings, dynamic_stats.squarings) << "n = " << N << ", norm = " << norm;
+      EXPECT_EQ(fixed_stats.products, dynamic_stats.products) << "n = " << N << ", norm = " << norm;
+      // Same operations in a possibly different order inside the products: both within the forward
+      // error bound 10 (cond + n) u of AgreesWithFiftyDigitsOnRandomMatrices, so within twice that.
+      const double cond = odyn::linalg::expm_cond_frobenius(a);
+      EXPECT_LT(rel_error_1(x, y), 20 * (cond + N) * u) << "n = " << N << ", norm = " << norm;
+    }
+  }
+}
+
+TEST(Expm, FixedSizeKernelsMatchDynamicSize) {
+  std::mt19937_64 rng(13);
+  expect_fixed_size_matches_dynamic<3>(rng);
+  expect_fixed_size_matches_dynamic<4>(rng);
+}
+
 TEST(Expm, AgreesWithFiftyDigitsOnRandomMatrices) {
   std::mt19937_64 rng(11);
   for (double norm : {1e-3, 0.1, 1.0, 10.0, 100.0}) {
