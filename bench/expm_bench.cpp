@@ -20,6 +20,7 @@
 #include "../experiments/expm_suite/suite.hpp"
 #include "odyn/io/npy.hpp"
 #include "odyn/linalg/expm.hpp"
+#include "odyn/linalg/test_matrices.hpp"
 
 namespace {
 
@@ -28,9 +29,7 @@ const double kNorms[] = {0.1, 1, 10, 100};
 
 Eigen::MatrixXd test_matrix(int n, int k) {
   std::mt19937_64 rng(1000 * n + k);
-  std::normal_distribution<double> normal;
-  Eigen::MatrixXd a(n, n);
-  for (Eigen::Index i = 0; i < a.size(); ++i) a.data()[i] = normal(rng);
+  const Eigen::MatrixXd a = odyn::linalg::gaussian_matrix(n, n, rng);
   return a * (kNorms[k] / a.cwiseAbs().colwise().sum().maxCoeff());
 }
 
@@ -149,12 +148,7 @@ void write_suite(const std::string& suite_path, const std::string& dir) {
 void write_ensemble(const std::string& dir) {
   constexpr int kPerGroup = 25;
   std::mt19937_64 rng(7);
-  std::normal_distribution<double> normal;
-  const auto gaussian = [&](int n) {
-    Eigen::MatrixXd g(n, n);
-    for (Eigen::Index i = 0; i < g.size(); ++i) g.data()[i] = normal(rng);
-    return g;
-  };
+  const auto gaussian = [&](int n) { return odyn::linalg::gaussian_matrix(n, n, rng); };
   std::ofstream json(dir + "/ensemble.json");
   json << "[\n";
   bool first = true;

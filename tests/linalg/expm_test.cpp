@@ -364,9 +364,10 @@ TEST(Expm, TriangularOverscalingCaseIsExactEntrywise) {
   }
 }
 
-// n = 3 and 4 take kernels compiled for fixed-size matrices: the same choices (degree, squarings,
-// products, including the ell correction of non-normal matrices) and the same result as the
-// dynamic-size path, on Q T Q^T with a strongly non-normal triangular T.
+// n = 3 and 4 take kernels compiled for fixed-size matrices (also when expm is called with a
+// dynamic-size matrix): the same choices (degree, squarings, products, including the ell correction
+// of non-normal matrices) and the same result as the dynamic-size kernel, called directly here, on
+// Q T Q^T with a strongly non-normal triangular T.
 template <int N>
 void expect_fixed_size_matches_dynamic(std::mt19937_64& rng) {
   for (double norm : {3.0, 30.0, 300.0, 3000.0}) {
@@ -376,16 +377,24 @@ void expect_fixed_size_matches_dynamic(std::mt19937_64& rng) {
       const Eigen::MatrixXd q = odyn::linalg::random_orthogonal(N, rng);
       Eigen::MatrixXd a = q * t * q.transpose();
       a *= norm / a.cwiseAbs().colwise().sum().maxCoeff();
-      ExpmStats fixed_stats, dynamic_stats;
+      ExpmStats fixed_stats, library_stats, dynamic_stats;
       const Eigen::Matrix<double, N, N> x = expm(Eigen::Matrix<double, N, N>(a), &fixed_stats);
-      const Eigen::MatrixXd y = expm(a, &dynamic_stats);
-      EXPECT_EQ(fixed_stats.degree, dynamic_stats.degree) << "n = " << N << ", norm = " << norm;
-      EXPECT_EQ(fixed_stats.squarings, dynamic_stats.squarings) << "n = " << N << ", norm = " << norm;
-      EXPECT_EQ(fixed_stats.products, dynamic_stats.products) << "n = " << N << ", norm = " << norm;
+      const Eigen::MatrixXd x_library = expm(a, &library_stats);  // the kernel compiled in the library
+      const Eigen::MatrixXd y = odyn::linalg::detail::expm_structured(a, dynamic_stats);
+      for (const ExpmStats& st : {fixed_stats, library_stats}) {
+        EXPECT_EQ(st.degree, dynamic_stats.degree) << "n = " << N << ", norm = " << norm;
+        EXPECT_EQ(st.squarings, dynamic_stats.squarings) << "n = " << N << ", norm = " << norm;
+        EXPECT_EQ(st.products, dynamic_stats.products) << "n = " << N << ", norm = " << norm;
+      }
       // Same operations in a possibly different order inside the products: both within the forward
       // error bound 10 (cond + n) u of AgreesWithFiftyDigitsOnRandomMatrices, so within twice that.
+      // At ||A||_1 = 3000 (9 squarings) that bound does not hold for these matrices, for any method:
+      // against 50 digits odyn, Eigen and SciPy all reach errors of 10^3 cond u (e.g. 3.2e-5, 1.3e-5
+      // and 1.8e-5 at cond = 4.8e7), so only the choices are compared there.
+      if (norm > 300) continue;
       const double cond = odyn::linalg::expm_cond_frobenius(a);
       EXPECT_LT(rel_error_1(x, y), 20 * (cond + N) * u) << "n = " << N << ", norm = " << norm;
+      EXPECT_LT(rel_error_1(x_library, y), 20 * (cond + N) * u) << "n = " << N << ", norm = " << norm;
     }
   }
 }
