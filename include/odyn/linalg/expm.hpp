@@ -22,6 +22,8 @@
 #include <complex>
 #include <initializer_list>
 #include <limits>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -344,19 +346,29 @@ double log2_value(const R& x) {
 
 // log2 ||B^k||_1 for B = |A| / ||A||_1, as the largest entry of (B^T)^k 1: k products of a vector
 // with B^T, whose entries never exceed 1 (rescaled when they all fall below 2^-64, so they cannot
-// underflow). Since ||B||_1 = 1, the largest entry after j < k steps bounds ||B^k||_1 from above:
-// the chain stops early, returning that bound, as soon as enough(bound) holds.
+// underflow). After i steps the value lies between two bounds. Upper: with the exact norms
+// beta_j = ||B^j||_1, j <= i, ||B^k||_1 <= beta_i^q beta_r for k = q i + r (submultiplicativity).
+// Lower: ||B^k||_1 >= rho(B)^k, and rho(B) >= min_j (B^T v)_j / v_j over v_j > 0 for any v >= 0
+// (Collatz-Wielandt). The chain stops as soon as enough(lower, upper) holds and returns the upper
+// bound; at i = k both are exact. For B with rho(B) < 1 the bounds close in a few steps, not k.
 template <class RealMat, class Enough>
 double log2_norm1_normalised_power(const RealMat& bt, int k, Enough&& enough) {
   using R = typename RealMat::Scalar;
   using Vec = Eigen::Matrix<R, RealMat::RowsAtCompileTime, 1, 0, RealMat::MaxRowsAtCompileTime, 1>;
+  constexpr double kMinusInfinity = -std::numeric_limits<double>::infinity();
   const R tiny = R(5.421010862427522e-20);  // 2^-64
+  constexpr int kMaxPower = 64;             // k = 2m + 1 <= 61 for the Pade degrees m <= 30
+  if (k > kMaxPower) throw std::logic_error("log2_norm1_normalised_power: power above 64");
+  std::array<double, kMaxPower + 1> log2_beta;
+  log2_beta[0] = 0;
   Vec v = Vec::Ones(bt.rows()), next(bt.rows());
-  double log_shrink = 0, bound = 0;
-  for (int i = 0; i < k && !enough(bound); ++i) {
+  double log_shrink = 0, upper = 0, lower = kMinusInfinity;
+  for (int i = 1; i <= k && !enough(lower, upper); ++i) {
     next.noalias() = bt * v;
     const R big = next.maxCoeff();
-    if (!(big > R(0))) return -std::numeric_limits<double>::infinity();
+    if (!(big > R(0))) return kMinusInfinity;  // B^i = 0
+    const R rho_low = (v.array() > R(0)).select(next.array() / v.array(), R(1)).minCoeff();
+    if (rho_low > R(0)) lower = std::max(lower, k * log2_value(rho_low));
     double log2_big = log2_value(big);
     if (big < tiny) {
       next /= big;
@@ -364,9 +376,53 @@ double log2_norm1_normalised_power(const RealMat& bt, int k, Enough&& enough) {
       log2_big = 0;
     }
     v.swap(next);
-    bound = log_shrink + log2_big;
+    log2_beta[i] = log_shrink + log2_big;
+    upper = std::min(upper, (k / i) * log2_beta[i] + log2_beta[k % i]);
+    if (i == k) lower = upper;
   }
-  return bound;
+  return upper;
+}
+
+// Solves A X = B for small n, overwriting B with X: Gaussian elimination with partial pivoting on
+// the row-major [A | B], so that each elimination and substitution step updates a contiguous row
+// segment. The operations are those of an LU factorisation with partial pivoting followed by the
+// two triangular solves; for n up to a few dozen they take a fraction of the time of Eigen's
+// blocked routines, which are tuned for large n.
+template <class Mat>
+void solve_small(const Mat& a, Mat& b) {
+  using S = typename Mat::Scalar;
+  constexpr int kRows = Mat::RowsAtCompileTime, kMaxRows = Mat::MaxRowsAtCompileTime;
+  using Augmented = Eigen::Matrix<S, kRows, kRows == Eigen::Dynamic ? Eigen::Dynamic : 2 * kRows, Eigen::RowMajor,
+                                  kMaxRows, kMaxRows == Eigen::Dynamic ? Eigen::Dynamic : 2 * kMaxRows>;
+  using std::abs;
+  const Eigen::Index n = a.rows(), width = 2 * n;
+  Augmented w(n, width);
+  w.leftCols(n) = a;
+  w.rightCols(n) = b;
+  for (Eigen::Index k = 0; k < n; ++k) {
+    Eigen::Index p = k;
+    auto best = abs(w(k, k));
+    for (Eigen::Index i = k + 1; i < n; ++i)
+      if (abs(w(i, k)) > best) best = abs(w(i, k)), p = i;
+    if (p != k) std::swap_ranges(&w(k, k), &w(k, 0) + width, &w(p, k));
+    const S* pivot_row = &w(k, 0);
+    for (Eigen::Index i = k + 1; i < n; ++i) {
+      S* row = &w(i, 0);
+      const S l = row[k] / pivot_row[k];
+      for (Eigen::Index j = k + 1; j < width; ++j) row[j] -= l * pivot_row[j];
+    }
+  }
+  for (Eigen::Index k = n - 1; k >= 0; --k) {
+    S* xk = &w(k, n);
+    const S pivot = w(k, k);
+    for (Eigen::Index j = 0; j < n; ++j) xk[j] /= pivot;
+    for (Eigen::Index i = 0; i < k; ++i) {
+      S* row = &w(i, n);
+      const S u = w(i, k);
+      for (Eigen::Index j = 0; j < n; ++j) row[j] -= u * xk[j];
+    }
+  }
+  b = w.rightCols(n);
 }
 
 // sinh(z) / z, accurate near 0 and for any scalar.
@@ -578,11 +634,16 @@ class ScalingSquaring {
     // r_m = (V - U)^{-1} (V + U) = I + 2 (V - U)^{-1} U: the identity is added exactly, so rounding
     // errors of the solve are relative to the part r_m - I, which is small when ||As|| is.
     ws = v - u;
-    const Eigen::PartialPivLU<Eigen::Ref<Mat>> lu(ws);  // factorised in place
-    Mat x = std::move(u);
-    x = lu.permutationP() * x;  // x <- (V - U)^{-1} U, in place
-    lu.matrixLU().template triangularView<Eigen::UnitLower>().solveInPlace(x);
-    lu.matrixLU().template triangularView<Eigen::Upper>().solveInPlace(x);
+    Mat x = std::move(u);  // x <- (V - U)^{-1} U, in place
+    std::optional<Eigen::PartialPivLU<Eigen::Ref<Mat>>> lu;  // kept for the Frechet derivative
+    if (frechet || n_ > kSmallSolveUpTo) {
+      lu.emplace(ws);  // factorised in place
+      x = lu->permutationP() * x;
+      lu->matrixLU().template triangularView<Eigen::UnitLower>().solveInPlace(x);
+      lu->matrixLU().template triangularView<Eigen::Upper>().solveInPlace(x);
+    } else {
+      solve_small(ws, x);
+    }
     x = x * V(2);
     x.diagonal().array() += S(1);
     ++stats.solves;
@@ -590,7 +651,7 @@ class ScalingSquaring {
     if (frechet) {
       const Mat du = as * dw + es * w;
       stats.products += 3;  // du (2) and (dv - du) x (1)
-      l = lu.solve(Mat(du + dv + (du - dv) * x));
+      l = lu->solve(Mat(du + dv + (du - dv) * x));
       ++stats.solves;
     }
     // Exact diagonal recomputation needs A exactly upper triangular (for Jets, derivatives too).
@@ -707,6 +768,9 @@ class ScalingSquaring {
   // power, and their overhead) costs as much as the squaring it might save; product-free bounds
   // are used instead (measured on the benchmark matrices, n = 3 ... 512).
   static constexpr Eigen::Index kEstimateFrom = 64;
+  // Up to this order (V - U) X = U is solved by solve_small, above by Eigen's blocked LU (measured,
+  // n = 3 ... 64).
+  static constexpr Eigen::Index kSmallSolveUpTo = 48;
   static constexpr double kNotComputed = -1e300;
   static constexpr double kInfinity = std::numeric_limits<double>::infinity();
 
@@ -741,8 +805,8 @@ class ScalingSquaring {
     // ell(2^-s A, m) of the paper: extra squarings that keep the bound on the backward error,
     // alpha = |c_{2m+1}| ||(|A|)^{2m+1}||_1 / ||A||_1 below u for non-normal A. With B = |A| / ||A||_1,
     // log2(alpha / u) for 2^-s A is `excess` + log2 ||B^{2m+1}||_1, and ||B^{2m+1}||_1 <= 1: ell = 0 when
-    // excess <= 0. Otherwise the chain of products of a vector with B^T bounds ||B^{2m+1}||_1 more
-    // tightly at each step and stops once the bound gives ell = 0; at the end it is exact.
+    // excess <= 0. Otherwise the chain of products of a vector with B^T brackets ||B^{2m+1}||_1 more
+    // tightly at each step and stops once both ends give the same ell, so ell is always exact.
     const double log2_u = table_.log2_u;
     RealMat bt;  // B^T, formed on first use (a fixed-size matrix has no empty state to test)
     bool have_bt = false;
@@ -754,9 +818,12 @@ class ScalingSquaring {
         bt = pa.cwiseAbs().transpose() * (V(1) / norm_a);
         have_bt = true;
       }
-      const double log2_power =
-          log2_norm1_normalised_power(bt, 2 * m + 1, [excess](double log2_bound) { return excess + log2_bound <= 0; });
-      return std::max(0, static_cast<int>(std::ceil((excess + log2_power) / (2.0 * m))));
+      const auto ell_from = [excess, m](double log2_power) {
+        const double x = (excess + log2_power) / (2.0 * m);
+        return x > 0 ? static_cast<int>(std::ceil(x)) : 0;
+      };
+      return ell_from(log2_norm1_normalised_power(
+          bt, 2 * m + 1, [&](double lower, double upper) { return ell_from(lower) == ell_from(upper); }));
     };
     // Powers of A formed here are reused by the evaluation: raw_powers_[k] = A^{2k}.
     raw_powers_.assign(1, Mat());  // index 0 (the identity) is never read
