@@ -391,9 +391,9 @@ double log2_norm1_normalised_power(const RealMat& bt, int k, Enough&& enough) {
 template <class Mat>
 void solve_small(const Mat& a, Mat& b) {
   using S = typename Mat::Scalar;
-  constexpr int kRows = Mat::RowsAtCompileTime, kMaxRows = Mat::MaxRowsAtCompileTime;
-  using Augmented = Eigen::Matrix<S, kRows, kRows == Eigen::Dynamic ? Eigen::Dynamic : 2 * kRows, Eigen::RowMajor,
-                                  kMaxRows, kMaxRows == Eigen::Dynamic ? Eigen::Dynamic : 2 * kMaxRows>;
+  constexpr int kMaxRows = Mat::MaxRowsAtCompileTime;
+  using Augmented = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor, kMaxRows,
+                                  kMaxRows == Eigen::Dynamic ? Eigen::Dynamic : 2 * kMaxRows>;
   using std::abs;
   const Eigen::Index n = a.rows(), width = 2 * n;
   Augmented w(n, width);
@@ -636,7 +636,7 @@ class ScalingSquaring {
     ws = v - u;
     Mat x = std::move(u);  // x <- (V - U)^{-1} U, in place
     std::optional<Eigen::PartialPivLU<Eigen::Ref<Mat>>> lu;  // kept for the Frechet derivative
-    if (frechet || n_ > kSmallSolveUpTo) {
+    if (frechet || Mat::RowsAtCompileTime != Eigen::Dynamic || n_ > kSmallSolveUpTo) {
       lu.emplace(ws);  // factorised in place
       x = lu->permutationP() * x;
       lu->matrixLU().template triangularView<Eigen::UnitLower>().solveInPlace(x);
@@ -769,7 +769,7 @@ class ScalingSquaring {
   // are used instead (measured on the benchmark matrices, n = 3 ... 512).
   static constexpr Eigen::Index kEstimateFrom = 64;
   // Up to this order (V - U) X = U is solved by solve_small, above by Eigen's blocked LU (measured,
-  // n = 3 ... 64).
+  // n = 3 ... 64). Fixed-size matrices keep Eigen's LU, which is unrolled for them.
   static constexpr Eigen::Index kSmallSolveUpTo = 48;
   static constexpr double kNotComputed = -1e300;
   static constexpr double kInfinity = std::numeric_limits<double>::infinity();
