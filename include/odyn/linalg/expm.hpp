@@ -2,7 +2,9 @@
 //
 // Scaling and squaring with diagonal Pade approximants r_m = q_m^{-1} p_m and the degree and
 // scaling selection of Al-Mohy & Higham, "A new scaling and squaring algorithm for the matrix
-// exponential", SIAM J. Matrix Anal. Appl. 31(3), 2009 (Algorithm 3.1). The thresholds theta_m are
+// exponential", SIAM J. Matrix Anal. Appl. 31(3), 2009 (Algorithm 3.1). For float and double, the
+// Taylor polynomials of Bader, Blanes & Casas (2019) replace Pade where ||A||_1 <= theta_18 (no
+// scaling) and, from n = 32 on, with scaling as well (no LU solve). The thresholds theta_m are
 // derived at first use from the backward-error series of r_m for the scalar's unit roundoff, so
 // every scalar type gets its own: float, double, long double, std::complex of these, ceres::Jet
 // (forward-mode derivatives; include <ceres/jet.h> first) and odyn::mp50 (50 digits, which also
