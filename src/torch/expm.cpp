@@ -141,6 +141,7 @@ struct TensorOps {
     return r;
   }
   Tensor mul(const Tensor& x, const Tensor& y) const { return ::torch::matmul(x, y); }
+  void mul_add(Tensor& r, const Tensor& x, const Tensor& y) const { r.add_(::torch::matmul(x, y)); }
 };
 
 // T_m(A) = sum_{k<=m} A^k/k! from A, A^2 and A^3 (Bader, Blanes & Casas 2019), the identity added last.

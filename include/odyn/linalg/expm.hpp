@@ -180,58 +180,57 @@ struct PadeTable {
 // Section 3): products of linear combinations of I, A, A^2, A^3 (and A^6) whose coefficients solve
 // the order conditions. m = 8 has their closed form; for m = 12 and 18 the free parameters are
 // chosen for small rounding errors. The identity is left out so that the caller adds it last,
-// exactly. `ops` supplies the algebra on M: lin(c0, {{&X, c}, ...}) = c0 I + sum c X and
-// mul(X, Y) = X Y; shared by odyn::linalg::expm and the batched odyn::torch::expm.
+// exactly. `ops` supplies the algebra on M: lin(c0, {{&X, c}, ...}) = c0 I + sum c X, mul(X, Y) = X Y
+// and mul_add(R, X, Y): R += X Y (no temporary for the product); shared by odyn::linalg::expm and
+// the batched odyn::torch::expm.
 template <class M, class Ops>
 M taylor_tail(int m, const M& a, const M& a2, const M& a3, const Ops& ops) {
   if (m == 1) return a;
   if (m == 2) return ops.lin(0, {{&a, 1}, {&a2, 0.5}});
   if (m == 4) {
-    const M prod = ops.mul(a2, ops.lin(0.5, {{&a, 1.0 / 6}, {&a2, 1.0 / 24}}));
-    return ops.lin(0, {{&prod, 1}, {&a, 1}});
+    M r = ops.lin(0, {{&a, 1}});
+    ops.mul_add(r, a2, ops.lin(0.5, {{&a, 1.0 / 6}, {&a2, 1.0 / 24}}));
+    return r;
   }
   if (m == 8) {
     const double r = std::sqrt(177.0);
-    const M a4 = ops.mul(a2, ops.lin(0, {{&a, (1 + r) / 132}, {&a2, (1 + r) / 528}}));
-    const M a8 = ops.mul(
-        ops.lin(0, {{&a2, 2.0 / 3}, {&a4, 1}}),
-        ops.lin((29 * r - 271) / 210, {{&a, 11 * (r - 1) / 840}, {&a2, 11 * (r - 9) / 3360}, {&a4, (89 - r) / 2240}}));
-    return ops.lin(0, {{&a8, 1}, {&a2, (857 - 58 * r) / 630}, {&a, 1}});
+    M a4 = ops.mul(a2, ops.lin(0, {{&a, (1 + r) / 132}, {&a2, (1 + r) / 528}}));
+    M x = ops.lin(0, {{&a2, (857 - 58 * r) / 630}, {&a, 1}});
+    ops.mul_add(x, ops.lin(0, {{&a2, 2.0 / 3}, {&a4, 1}}),
+                ops.lin((29 * r - 271) / 210, {{&a, 11 * (r - 1) / 840}, {&a2, 11 * (r - 9) / 3360}, {&a4, (89 - r) / 2240}}));
+    return x;
   }
   if (m == 12) {
     const M b4 =
         ops.lin(0, {{&a, 0.13181061013830184016}, {&a2, 0.020278555405892590793}, {&a3, 0.0067595184686308635978}});
-    const M b4sq = ops.mul(b4, b4);
-    const M a6 = ops.lin(
-        0,
-        {{&b4sq, 1}, {&a, -0.0076405129192040958014}, {&a2, 0.0977159073924750564}, {&a3, 0.0069051621053568787468}});
+    M a6 = ops.lin(0, {{&a, -0.0076405129192040958014}, {&a2, 0.0977159073924750564}, {&a3, 0.0069051621053568787468}});
+    ops.mul_add(a6, b4, b4);
     const M b2 = ops.lin(
         5.5, {{&a6, 1}, {&a, 1.3246048988083484785}, {&a2, 0.0033929630357050783773}, {&a3, 0.0094921316524447275116}});
-    const M prod = ops.mul(b2, a6);
-    return ops.lin(
-        0, {{&prod, 1}, {&a, 1.0420228210556225269}, {&a2, -0.12293241045176781351}, {&a3, -0.05137802896328095826}});
+    M x = ops.lin(0, {{&a, 1.0420228210556225269}, {&a2, -0.12293241045176781351}, {&a3, -0.05137802896328095826}});
+    ops.mul_add(x, b2, a6);
+    return x;
   }
   const M a6 = ops.mul(a3, a3);
   const M b1 =
       ops.lin(0, {{&a, 1.4059892894192666241e-6}, {&a2, 1.1247914315354132993e-7}, {&a3, 1.2497682572615703325e-8}});
   const M b5 = ops.lin(0, {{&a, 38083.5}, {&a2, 17472.375}, {&a6, 1}});
-  const M b1b5 = ops.mul(b1, b5);
-  const M a9 = ops.lin(0, {{&b1b5, 1},
-                           {&a, -0.067640451907138190756},
-                           {&a2, 0.014051137073447324129},
-                           {&a3, 0.0099730881364726213674},
-                           {&a6, 1.1916724786863152079e-6}});
+  M a9 = ops.lin(0, {{&a, -0.067640451907138190756},
+                     {&a2, 0.014051137073447324129},
+                     {&a3, 0.0099730881364726213674},
+                     {&a6, 1.1916724786863152079e-6}});
+  ops.mul_add(a9, b1, b5);
   const M b3 = ops.lin(-11.148502971774368372, {{&a9, 1},
                                                 {&a, 1.6801581387890619718},
                                                 {&a2, 0.05717798464788655127},
                                                 {&a3, -0.0069821012248805208429},
                                                 {&a6, 0.000033497501708607053831}});
-  const M prod = ops.mul(b3, a9);
-  return ops.lin(0, {{&prod, 1},
-                     {&a, 0.24591022090110863764},
-                     {&a2, 1.362667083208190483},
-                     {&a3, 0.49892102569169427267},
-                     {&a6, -0.00064092743005853663879}});
+  M x = ops.lin(0, {{&a, 0.24591022090110863764},
+                    {&a2, 1.362667083208190483},
+                    {&a3, 0.49892102569169427267},
+                    {&a6, -0.00064092743005853663879}});
+  ops.mul_add(x, b3, a9);
+  return x;
 }
 
 // Products taylor_tail uses, A^2 and A^3 included.
@@ -766,6 +765,7 @@ class ScalingSquaring {
       return r;
     }
     Mat mul(const Mat& x, const Mat& y) const { return x * y; }
+    void mul_add(Mat& r, const Mat& x, const Mat& y) const { r.noalias() += x * y; }
   };
 
   // exp(A) as T_m(A), m the smallest degree with ||A||_1 <= theta_m: no scaling, no solve, and
@@ -808,10 +808,13 @@ class ScalingSquaring {
     Mat a2, a3;
     a2.noalias() = a_ * a_;
     a3.noalias() = a2 * a_;
-    const bool powers_finite = all_finite(a2) && all_finite(a3);
+    // Column sums of |A^2|, |A^3|: their maxima are the norms, and they are all finite exactly when
+    // the powers are (or a sum overflows: then the powers are formed again below, harmlessly).
+    const auto sums2 = a2.cwiseAbs().colwise().sum().eval(), sums3 = a3.cwiseAbs().colwise().sum().eval();
+    const bool powers_finite = sums2.allFinite() && sums3.allFinite();
     double log2_alpha = log2_norm;
     if (powers_finite) {  // log2 d_j
-      const double l2 = log2_value(V(norm1(a2))), l3 = log2_value(V(norm1(a3)));
+      const double l2 = log2_value(V(sums2.maxCoeff())), l3 = log2_value(V(sums3.maxCoeff()));
       const auto estimate = [&](const Mat& left) {  // log2 ||left A^2||_1
         const auto apply = [&](const PlainVec& x) { return PlainVec(left * PlainVec(a2 * x)); };
         const auto apply_adjoint = [&](const PlainVec& x) { return PlainVec(a2.adjoint() * PlainVec(left.adjoint() * x)); };
@@ -823,11 +826,15 @@ class ScalingSquaring {
     }
     int s = log2_alpha > log2_theta ? static_cast<int>(std::ceil(log2_alpha - log2_theta)) : 0;
     const V f = ldexp_value(V(1), -s), f2 = ldexp_value(V(1), -2 * s), f3 = ldexp_value(V(1), -3 * s);
-    Mat as = a_ * f;
+    Mat scaled;
+    if (s > 0) scaled = a_ * f;
+    const Mat& as = s > 0 ? scaled : a_;
     stats.products = taylor_products(m);
     if (powers_finite && f3 > V(0)) {
-      a2 *= f2;
-      a3 *= f3;
+      if (s > 0) {
+        a2 *= f2;
+        a3 *= f3;
+      }
     } else {  // the powers overflowed, or scaling them would underflow: form them from 2^-s A
       a2.noalias() = as * as;
       a3.noalias() = a2 * as;
