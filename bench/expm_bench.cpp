@@ -15,6 +15,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <unsupported/Eigen/MatrixFunctions>
 
 #include "../experiments/expm_suite/suite.hpp"
@@ -188,44 +189,64 @@ void BM_OdynExpm(benchmark::State& state) {
   const Eigen::MatrixXd& a = matrix(static_cast<int>(state.range(0)), static_cast<int>(state.range(1)));
   for (auto _ : state) benchmark::DoNotOptimize(odyn::linalg::expm(a));
 }
-// Eigen's time over odyn's measured in the same iterations: each iteration times a burst of odyn
-// calls and a burst of Eigen calls, in alternating order, so that a slow spell of a shared machine
-// slows both. Reports the counter eigen_over_odyn.
-void BM_EigenOverOdyn(benchmark::State& state) {
+// Seconds spent in f and in g over the iterations of `state`, each iteration running both, in
+// alternating order, so that a slow spell of a shared machine slows both.
+template <class F, class G>
+std::pair<double, double> time_alternately(benchmark::State& state, F&& f, G&& g) {
   using Clock = std::chrono::steady_clock;
-  const Eigen::MatrixXd& a = matrix(static_cast<int>(state.range(0)), static_cast<int>(state.range(1)));
-  const long n = a.rows(), burst = std::max(1L, 4000 / (n * n * n / 8 + 50));  // ~1 ms of work per burst or less
-  double odyn_seconds = 0, eigen_seconds = 0;
-  bool odyn_first = true;
-  const auto time_burst = [&](bool odyn) {
+  const auto seconds = [](auto&& work) {
     const auto start = Clock::now();
-    for (long i = 0; i < burst; ++i) {
-      if (odyn) {
-        benchmark::DoNotOptimize(odyn::linalg::expm(a));
-      } else {
-        Eigen::MatrixXd x = a.exp();
-        benchmark::DoNotOptimize(x.data());
-      }
-    }
+    work();
     return std::chrono::duration<double>(Clock::now() - start).count();
   };
+  double f_seconds = 0, g_seconds = 0;
+  bool f_first = true;
   for (auto _ : state) {
-    const double first = time_burst(odyn_first), second = time_burst(!odyn_first);
-    odyn_seconds += odyn_first ? first : second;
-    eigen_seconds += odyn_first ? second : first;
-    odyn_first = !odyn_first;
+    if (f_first) {
+      f_seconds += seconds(f);
+      g_seconds += seconds(g);
+    } else {
+      g_seconds += seconds(g);
+      f_seconds += seconds(f);
+    }
+    f_first = !f_first;
   }
+  return {f_seconds, g_seconds};
+}
+
+// Eigen's time over odyn's measured in the same iterations (time_alternately), each side a burst of
+// calls. Reports the counter eigen_over_odyn.
+void BM_EigenOverOdyn(benchmark::State& state) {
+  const Eigen::MatrixXd& a = matrix(static_cast<int>(state.range(0)), static_cast<int>(state.range(1)));
+  const long n = a.rows(), burst = std::max(1L, 4000 / (n * n * n / 8 + 50));  // ~1 ms of work per burst or less
+  const auto odyn = [&] {
+    for (long i = 0; i < burst; ++i) benchmark::DoNotOptimize(odyn::linalg::expm(a));
+  };
+  const auto eigen = [&] {
+    for (long i = 0; i < burst; ++i) {
+      Eigen::MatrixXd x = a.exp();
+      benchmark::DoNotOptimize(x.data());
+    }
+  };
+  const auto [odyn_seconds, eigen_seconds] = time_alternately(state, odyn, eigen);
   state.counters["eigen_over_odyn"] = eigen_seconds / odyn_seconds;
 }
 
-// One n x n product, the unit of the products-used model.
-void BM_Gemm(benchmark::State& state) {
-  const Eigen::MatrixXd& a = matrix(static_cast<int>(state.range(0)), 1);
+// odyn's time over (products used x one n x n product), the product timed alternately with expm
+// as in BM_EigenOverOdyn, the LU solve counted as 4/3 of a product (Higham 2005's cost model).
+// Reports the counter time_over_products.
+void BM_CostModel(benchmark::State& state) {
+  const Eigen::MatrixXd& a = matrix(static_cast<int>(state.range(0)), static_cast<int>(state.range(1)));
+  odyn::linalg::ExpmStats stats;
+  odyn::linalg::expm(a, &stats);
   Eigen::MatrixXd c(a.rows(), a.cols());
-  for (auto _ : state) {
+  const auto odyn = [&] { benchmark::DoNotOptimize(odyn::linalg::expm(a)); };
+  const auto product = [&] {
     c.noalias() = a * a;
     benchmark::DoNotOptimize(c.data());
-  }
+  };
+  const auto [odyn_seconds, product_seconds] = time_alternately(state, odyn, product);
+  state.counters["time_over_products"] = odyn_seconds / ((stats.products + 4.0 / 3.0 * stats.solves) * product_seconds);
 }
 
 void cases(benchmark::internal::Benchmark* b) {
@@ -235,7 +256,7 @@ void cases(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_OdynExpm)->Apply(cases)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_EigenOverOdyn)->Apply(cases)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_Gemm)->Arg(512)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_CostModel)->Args({512, 0})->Args({512, 1})->Args({512, 2})->Args({512, 3})->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 
