@@ -749,13 +749,53 @@ class ScalingSquaring {
     return r;
   }
 
-  // The algebra taylor_tail needs. A linear combination is formed column by column, so that each
-  // term is read once and the column being summed stays in cache.
+  // Scratch matrices for the Taylor paths. Where Mat lives on the heap they are carved out of one
+  // allocation: separate n x n temporaries add up past glibc's trim threshold, so every return hands
+  // them back to the system and the next call faults them in again page by page, which cost 25-30%
+  // of the time of expm at n = 512 (measured). A single block raises glibc's dynamic mmap threshold
+  // to its size and is then reused from the heap (up to 32 MiB: n = 660 for double).
+  class Scratch {
+   public:
+    static constexpr bool kPooled = Mat::MaxRowsAtCompileTime == Eigen::Dynamic;
+    using Slot = std::conditional_t<kPooled, Eigen::Map<Mat>, Mat>;
+
+    Scratch(Eigen::Index n, int count) : n_(n) {
+      if constexpr (kPooled) block_.resize(n * n * count);
+    }
+    Slot take() {
+      if constexpr (kPooled) {
+        if (next_ + n_ * n_ > block_.size()) throw std::logic_error("expm: Taylor scratch exhausted");
+        Slot slot(block_.data() + next_, n_, n_);
+        next_ += n_ * n_;
+        return slot;
+      } else {
+        return Mat(n_, n_);
+      }
+    }
+    // x as a Slot, for reading only (taylor_tail does not write to its inputs).
+    Slot view(const Mat& x) const {
+      if constexpr (kPooled) {
+        return Slot(const_cast<S*>(x.data()), n_, n_);
+      } else {
+        return x;
+      }
+    }
+
+   private:
+    Eigen::Index n_, next_ = 0;
+    Eigen::Matrix<S, Eigen::Dynamic, 1> block_;
+  };
+  using Slot = typename Scratch::Slot;
+  // Slots taylor_tail may take (m = 18), plus A^2, A^3 and 2^-s A.
+  static constexpr int kTaylorSlots = 9;
+
+  // The algebra taylor_tail needs, on scratch slots. A linear combination is formed column by
+  // column, so that each term is read once and the column being summed stays in cache.
   struct TaylorOps {
-    Mat lin(double c0, std::initializer_list<std::pair<const Mat*, double>> terms) const {
-      const Eigen::Index n = terms.begin()->first->rows();
-      Mat r(n, n);
-      for (Eigen::Index j = 0; j < n; ++j) {
+    Scratch& scratch;
+    Slot lin(double c0, std::initializer_list<std::pair<const Slot*, double>> terms) const {
+      Slot r = scratch.take();
+      for (Eigen::Index j = 0; j < r.cols(); ++j) {
         auto col = r.col(j);
         auto t = terms.begin();
         col = t->first->col(j) * V(t->second);
@@ -764,21 +804,54 @@ class ScalingSquaring {
       }
       return r;
     }
-    Mat mul(const Mat& x, const Mat& y) const { return x * y; }
-    void mul_add(Mat& r, const Mat& x, const Mat& y) const { r.noalias() += x * y; }
+    Slot mul(const Slot& x, const Slot& y) const {
+      Slot r = scratch.take();
+      r.noalias() = x * y;
+      return r;
+    }
+    void mul_add(Slot& r, const Slot& x, const Slot& y) const { r.noalias() += x * y; }
   };
 
-  // exp(A) as T_m(A), m the smallest degree with ||A||_1 <= theta_m: no scaling, no solve, and
-  // 0 to 5 products where the Pade approximant of the same accuracy needs 2 to 6 and a solve.
+  // exp(A) as T_m(A): no scaling, no solve, and 0 to 5 products where the Pade approximant of the
+  // same accuracy needs 2 to 6 and a solve. m is the smallest degree with min(||A||_1, alpha_2) <=
+  // theta_m, alpha_2 = max(d_2, d_3), d_j = ||A^j||_1^{1/j} (Al-Mohy & Higham 2009, Thm 4.2, for the
+  // backward error of T_m, a series starting at A^{m+1}). d_2 comes from A^2, which every m >= 2
+  // needs; d_3 from A^3 once T_12 or T_18 is still in question (both use A^3), before that from the
+  // bound ||A^3||_1 <= ||A^2||_1 ||A||_1. Where ||A^2||_1 is well below ||A||_1^2 this saves one or
+  // two products (T_8 instead of T_12 at ||A||_1 = 0.1 for a random 512 x 512 matrix).
   Mat taylor(ExpmStats& stats) const {
+    using std::cbrt;
+    using std::max;
+    using std::min;
+    using std::sqrt;
     const auto& table = FastTaylorTable<V>::get();
-    std::size_t i = 0;
-    while (norm_a_ > table.theta[i]) ++i;
+    const auto degree_index = [&](V bound) {
+      std::size_t i = 0;
+      while (bound > table.theta[i]) ++i;
+      return i;
+    };
+    constexpr std::size_t kIndex12 = 4;  // the first degree using A^3
+    static_assert(FastTaylorTable<V>::degrees[kIndex12] == 12);
+    std::size_t i = degree_index(norm_a_);
+    Scratch scratch(n_, kTaylorSlots);
+    const Slot a = scratch.view(a_);
+    Slot a2 = scratch.take(), a3 = scratch.take();
+    if (table.degrees[i] >= 2) a2.noalias() = a * a;
+    bool have_a3 = false;
+    if constexpr (std::is_same_v<S, P>) {
+      if (i > 1) {  // below degree 4 there is nothing to gain
+        const V d2 = sqrt(V(norm1(a2)));
+        i = min(i, degree_index(max(d2, cbrt(d2 * d2 * norm_a_))));
+        if (i >= kIndex12) {
+          a3.noalias() = a2 * a;
+          have_a3 = true;
+          i = max(kIndex12, min(i, degree_index(max(d2, cbrt(V(norm1(a3)))))));
+        }
+      }
+    }
     const int m = table.degrees[i];
-    Mat a2, a3;
-    if (m >= 2) a2.noalias() = a_ * a_;
-    if (m >= 12) a3.noalias() = a2 * a_;
-    Mat x = taylor_tail(m, a_, a2, a3, TaylorOps{});
+    if (m >= 12 && !have_a3) a3.noalias() = a2 * a;
+    Mat x = taylor_tail(m, a, a2, a3, TaylorOps{scratch});
     x.diagonal().array() += S(1);
     stats.degree = m;
     stats.taylor = true;
@@ -805,7 +878,8 @@ class ScalingSquaring {
     const auto& table = FastTaylorTable<V>::get();
     if (!is_finite_scalar(norm_a_)) throw OverflowError("expm: ||A||_1 overflows the scalar type");
     const double log2_norm = log2_value(norm_a_), log2_theta = log2_value(table.theta.back());
-    Mat a2, a3;
+    Scratch scratch(n_, kTaylorSlots);
+    Slot a2 = scratch.take(), a3 = scratch.take();
     a2.noalias() = a_ * a_;
     a3.noalias() = a2 * a_;
     // Column sums of |A^2|, |A^3|: their maxima are the norms, and they are all finite exactly when
@@ -826,9 +900,8 @@ class ScalingSquaring {
     }
     int s = log2_alpha > log2_theta ? static_cast<int>(std::ceil(log2_alpha - log2_theta)) : 0;
     const V f = ldexp_value(V(1), -s), f2 = ldexp_value(V(1), -2 * s), f3 = ldexp_value(V(1), -3 * s);
-    Mat scaled;
-    if (s > 0) scaled = a_ * f;
-    const Mat& as = s > 0 ? scaled : a_;
+    Slot as = s > 0 ? scratch.take() : scratch.view(a_);  // (assigning to a Map copies entries)
+    if (s > 0) as = a_ * f;
     stats.products = taylor_products(m);
     if (powers_finite && f3 > V(0)) {
       if (s > 0) {
@@ -840,14 +913,15 @@ class ScalingSquaring {
       a3.noalias() = a2 * as;
       stats.products += 2;
     }
-    Mat x = taylor_tail(m, as, a2, a3, TaylorOps{});
+    Mat x = taylor_tail(m, as, a2, a3, TaylorOps{scratch});
     x.diagonal().array() += S(1);
     stats.degree = m;
     stats.taylor = true;
     stats.squarings = s;
     const bool triangular = exactly_zero_below(1);
     if (triangular) fix_triangular(x, s);
-    square_up(x, a2, s, triangular, nullptr, stats);
+    Mat square;
+    square_up(x, square, s, triangular, nullptr, stats);
     check_overflow(x, nullptr);
     return x;
   }
