@@ -139,8 +139,8 @@ TEST(Expm, TaylorPathBelowTheta18) {
   for (int i = 0; i < 5; ++i) EXPECT_EQ(xt(i, i), std::exp(t(i, i)));
 }
 
-// The Taylor degree comes from alpha_2 = max(||A^2||_1^{1/2}, ||A^3||_1^{1/3}) where that is below
-// ||A||_1: a 9 x 9 cyclic shift c P has ||(cP)^k||_1 = c^k, so alpha_2 = ||A||_1 and the degree is
+// For n > 8 the Taylor degree comes from alpha_2 = max(||A^2||_1^{1/2}, ||A^3||_1^{1/3}) where that
+// is below ||A||_1: a 9 x 9 cyclic shift c P has ||(cP)^k||_1 = c^k, so alpha_2 = ||A||_1 and the degree is
 // the smallest with ||A||_1 <= theta_m; a small matrix plus one large entry above the diagonal (its
 // square is small) takes degree 12 at ||A||_1 = 1, where the 1-norm alone asks for 18.
 TEST(Expm, TaylorDegreeFromNormsOfPowers) {
