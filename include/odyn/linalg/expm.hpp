@@ -753,7 +753,7 @@ class ScalingSquaring {
   // allocation: separate n x n temporaries add up past glibc's trim threshold, so every return hands
   // them back to the system and the next call faults them in again page by page, which cost 25-30%
   // of the time of expm at n = 512 (measured). A single block raises glibc's dynamic mmap threshold
-  // to its size and is then reused from the heap (up to 32 MiB: n = 660 for double).
+  // to its size and is then reused from the heap (up to 32 MiB: n = 682 for double).
   class Scratch {
    public:
     static constexpr bool kPooled = Mat::MaxRowsAtCompileTime == Eigen::Dynamic;
