@@ -61,3 +61,52 @@ for name in median:
           f"| {e['odyn']:.1e} | {e['odyn_batched']:.1e} | {e['torch']:.1e} |")
 PY
 fi
+
+# Optimizers: steps per second of odyn's steppers (integrate_n_steps with the concrete class) and of
+# torch.optim on the same updates (L = ½‖x‖², lr 1e-3, float64, one thread), ratio torch / odyn; and
+# the cost of the odeint stepper abstraction against a hand-written loop, timed in the same iterations.
+"$build/bin/odyn_bench_dynamics" --benchmark_format=json --benchmark_repetitions=5 \
+  --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true >"$out/dynamics.json"
+"$py" "$root/bench/peers/dynamics_peer.py" >"$out/dynamics_peer.json"
+"$py" - "$out/dynamics.json" "$out/dynamics_peer.json" <<'PY'
+import json, sys
+runs = json.load(open(sys.argv[1]))["benchmarks"]
+peer = json.load(open(sys.argv[2]))
+median = {b["run_name"].removesuffix("/manual_time"): b for b in runs if b.get("aggregate_name") == "median"}
+names = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
+dims = (2, 10, 1000)
+def rate(v):
+    return f"{v / 1e6:.1f} M" if v >= 1e6 else f"{v / 1e3:.0f} k"
+def times(v):
+    return f"{v:.0f}×" if v >= 10 else f"{v:.1f}×"
+impl = peer["implementation"]
+print(f"torch {peer['torch']}, implementation run by the default foreach=None: "
+      + ", ".join(f"{n} {impl[n]}" for n in names))
+print()
+print("| optimizer | d | odyn steps/s | torch steps/s | torch foreach=True | torch / odyn |")
+print("|---|---|---|---|---|---|")
+for n in names:
+    for d in dims:
+        ours = median[f"BM_Step/{n}/{d}"]["items_per_second"]
+        t, f = peer["step"][f"{n}/{d}"], peer["step_foreach"][f"{n}/{d}"]
+        print(f"| {n} | {d} | {rate(ours)} | {rate(1 / t)} | {rate(1 / f)} | {times(t * ours)} |")
+d2 = peer["d2"]
+print()
+ops = d2["aten_ops"]
+print(f"torch at d = 2, µs per step: opt.step() of plain SGD with the gradient copy {peer['step']['sgd/2'] * 1e6:.1f}, "
+      f"its two aten ops written out in Python {d2['sgd_written_out'] * 1e6:.1f}, the gradient copy alone "
+      f"{d2['gradient_copy'] * 1e6:.1f}; aten ops per step (gradient copy included): "
+      + ", ".join(f"{n} {len(ops[n])}" for n in names))
+print()
+print("Abstraction overhead, time / hand-written loop − 1 (medians over paired bursts): odeint = integrate_n_steps")
+print("with the concrete class, do_step = a loop of opt.do_step, virtual = Optimizer::step with a GradientField,")
+print("odeint on Optimizer& = integrate_n_steps through make_optimizer's pointer.")
+print()
+print("| optimizer | d | odeint | do_step | virtual | odeint on Optimizer& | hand-written, ns/step |")
+print("|---|---|---|---|---|---|---|")
+for n in names:
+    for d in dims:
+        b = median[f"BM_Overhead/{n}/{d}"]
+        cells = " | ".join(f"{b[p + '_over_hand'] - 1:+.0%}" for p in ("odeint", "do_step", "virtual", "odeint_virtual"))
+        print(f"| {n} | {d} | {cells} | {b['hand_ns']:.1f} |")
+PY

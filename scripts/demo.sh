@@ -30,6 +30,11 @@ for family in normal nilpotent jordan rotation; do
   section "det(exp A) = exp(tr A): $family family, n = 20" "$odyn" verify det-exp-trace --n 20 --trials 5 --family "$family" || status=1
 done
 "$odyn" verify det-exp-trace --n 50 --trials 100 --json >"$out/det-exp-trace.json" || status=1
+# Optimization as dynamics: one experiment per claim (experiments/dynamics/claims.txt), CSV and PNG
+# files in $out/dynamics.
+root=$(cd "$(dirname "$0")/.." && pwd)
+section "Optimizers as integrators: orders, Dirac-GAN games, trajectories beside their flows" \
+  "$root/experiments/dynamics/tour.sh" "$odyn" "$out/dynamics" || status=1
 echo "JSON of 100 checks at n = 50: $out/det-exp-trace.json"
 echo "Report: $report"
 exit $status

@@ -7,7 +7,11 @@
 
 namespace odyn::cli {
 
+// Accepts an integer from 0 to 2^64 - 1 (seeds).
+extern const CLI::Validator kUnsignedInteger;
+
 void add_verify_command(CLI::App& app, int& status);
 void add_expm_command(CLI::App& app, int& status);
+void add_dynamics_command(CLI::App& app, int& status);
 
 }  // namespace odyn::cli

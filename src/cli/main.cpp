@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
   int status = 0;
   odyn::cli::add_verify_command(app, status);
   odyn::cli::add_expm_command(app, status);
+  odyn::cli::add_dynamics_command(app, status);
 
   try {
     app.parse(argc, argv);

@@ -279,6 +279,8 @@ int run_verify(const VerifyOptions& o) {
   return passed == rows.size() ? 0 : 1;
 }
 
+}  // namespace
+
 const CLI::Validator kUnsignedInteger(
     [](std::string& s) {
       std::uint64_t v;
@@ -289,7 +291,6 @@ const CLI::Validator kUnsignedInteger(
     },
     "UINT");
 
-}  // namespace
 
 void add_verify_command(CLI::App& app, int& status) {
   CLI::App* verify = app.add_subcommand(
