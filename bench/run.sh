@@ -93,8 +93,9 @@ for n in names:
 d2 = peer["d2"]
 print()
 ops = d2["aten_ops"]
-print(f"torch at d = 2, µs per step: opt.step() of plain SGD with the gradient copy {peer['step']['sgd/2'] * 1e6:.1f}, "
-      f"its two aten ops written out in Python {d2['sgd_written_out'] * 1e6:.1f}, the gradient copy alone "
+print(f"torch at d = 2, µs per step: opt.step() of plain SGD with the gradient copy "
+      f"{peer['step']['sgd/2'] * 1e6:.1f}, its two aten ops written out in Python {d2['sgd_written_out'] * 1e6:.1f}, "
+      f"the gradient copy alone "
       f"{d2['gradient_copy'] * 1e6:.1f}; aten ops per step (gradient copy included): "
       + ", ".join(f"{n} {len(ops[n])}" for n in names))
 print()
@@ -107,6 +108,7 @@ print("|---|---|---|---|---|---|---|")
 for n in names:
     for d in dims:
         b = median[f"BM_Overhead/{n}/{d}"]
-        cells = " | ".join(f"{b[p + '_over_hand'] - 1:+.0%}" for p in ("odeint", "do_step", "virtual", "odeint_virtual"))
+        paths = ("odeint", "do_step", "virtual", "odeint_virtual")
+        cells = " | ".join(f"{b[p + '_over_hand'] - 1:+.0%}" for p in paths)
         print(f"| {n} | {d} | {cells} | {b['hand_ns']:.1f} |")
 PY

@@ -114,7 +114,7 @@ void HeavyBall::start(const Vector& x, double dt) {
   if (consistent_start_) {
     // v_0 = gamma eta(-gamma/2) ~ gamma (eta0 - (gamma/2) eta'(0)), eta'(0) = -lambda eta0 - grad L(x0)
     const double lambda = rule_.kind == MomentumRule::Kind::fixed ? 0.0 : rule_.friction;
-    v_ = dt * (eta0 + 0.5 * dt * (lambda * eta0 + grad_));
+    v_ = dt * (eta0 + 0.5 * dt * (lambda * eta0 - dir_));
   } else {
     v_ = dt * eta0;
   }

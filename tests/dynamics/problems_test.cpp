@@ -166,7 +166,9 @@ TEST(Problems, BadInputIsRejected) {
   EXPECT_THROW(make_problem("himmelblau"), odyn::InvalidArgument);
   EXPECT_THROW(make_problem("beale", 3), odyn::InvalidArgument);
   for (const auto& name : problem_names())
-    if (name != "logistic") EXPECT_EQ(make_problem(name)->name(), name);
+    if (name != "logistic") {
+      EXPECT_EQ(make_problem(name)->name(), name);
+    }
 }
 
 // Logistic regression on MNIST 0 vs 1 (500 images per digit): Ceres's L-BFGS minimum is a critical

@@ -129,7 +129,7 @@ TEST(DynamicsSeries, B1_4_NesterovVariantsAreFirstOrder) {
 // variance gamma s^2 / (k (2 - gamma k)); the SDE predicts gamma s^2 / (2k).
 TEST(DynamicsSeries, B1_7_NoisyGradientDescentStationaryVariance) {
   const Quadratic q(Matrix::Identity(1, 1));
-  for (const auto [gamma, n] : {std::pair{0.1, 1000000L}, std::pair{0.01, 10000000L}}) {
+  for (const auto& [gamma, n] : {std::pair{0.1, 1000000L}, std::pair{0.01, 10000000L}}) {
     NoisyGradient field(q, 1.0, 7);
     Sgd sgd;
     Vector x = scalar(0);
@@ -186,7 +186,7 @@ TEST(DynamicsSeries, LinearScalingRuleKeepsTheStationaryVariance) {
   const LeastSquares sum(Matrix::Ones(n, 1), a);
   const double sigma = (a.array() - a.mean()).square().mean();
   std::vector<double> var;
-  for (const auto [gamma, b, steps_n] : {std::tuple{0.02, 1, 4000000L}, std::tuple{0.08, 4, 1000000L}}) {
+  for (const auto& [gamma, b, steps_n] : {std::tuple{0.02, 1, 4000000L}, std::tuple{0.08, 4, 1000000L}}) {
     MinibatchGradient field(sum, b, 5);
     Sgd sgd;
     Vector x = scalar(a.mean());
@@ -273,7 +273,7 @@ TEST(DynamicsSeries, KramersStationaryDensity) {
 TEST(DynamicsSeries, StabilityThresholds) {
   const double k = 3;
   const Quadratic q(Matrix::Constant(1, 1, k));
-  for (const auto [margin, stable] : {std::pair{-1e-3, true}, std::pair{1e-3, false}}) {
+  for (const auto& [margin, stable] : {std::pair{-1e-3, true}, std::pair{1e-3, false}}) {
     Sgd gd;
     const Vector x = steps(gd, GradientFlow(q), scalar(1), (gd_stability_limit(k) + margin / k), 40000);
     EXPECT_EQ(std::abs(x[0]) < 1e-6, stable) << margin;
@@ -380,7 +380,9 @@ TEST(DynamicsSeries, B3_6_PolyakStepOnConsistentLeastSquares) {
   for (int n = 0; n < 3000; ++n) {
     euler.do_step(LossNormalisedFlow(ls), x, 0.0, 1.0);
     const double d = (x - star).norm();
-    if (last > 1e-13 * star.norm()) ASSERT_LE(d, last * (1 + 1e-12)) << n;  // above the rounding floor
+    if (last > 1e-13 * star.norm()) {  // above the rounding floor
+      ASSERT_LE(d, last * (1 + 1e-12)) << n;
+    }
     last = d;
   }
   EXPECT_LT(ls.value(x), 1e-20);
@@ -525,7 +527,7 @@ TEST(DynamicsSeries, B1_14_NesterovStabilityBound) {
   const Quadratic q(Matrix::Constant(1, 1, k));
   for (double c : {0.0, 0.5, 1.0}) {
     const double limit = 2 * (1 + beta) / (1 + 2 * c * beta) / k;
-    for (const auto [margin, stable] : {std::pair{-1e-3, true}, std::pair{1e-3, false}}) {
+    for (const auto& [margin, stable] : {std::pair{-1e-3, true}, std::pair{1e-3, false}}) {
       NesterovMomentum nag(MomentumRule::constant(beta, limit + margin / k), c);
       const Vector x = steps(nag, GradientFlow(q), scalar(1), 1.0, 20000);
       EXPECT_EQ(std::abs(x[0]) < 1e-3, stable) << "c " << c << " margin " << margin;
@@ -582,7 +584,7 @@ TEST(DynamicsSeries, B3_9_AdaptiveStepsDescend) {
 // basin (x < 1.843) after 50000 steps (measured 192 of 200); with s = 5 none escape in that time.
 TEST(DynamicsSeries, B3_10_NoisyGradientDescentEscapes) {
   const TwoMinimaQuartic f;
-  for (const auto [noise, least, most] : {std::tuple{10.0, 170, 200}, std::tuple{5.0, 0, 10}}) {
+  for (const auto& [noise, least, most] : {std::tuple{10.0, 170, 200}, std::tuple{5.0, 0, 10}}) {
     int global = 0;
     for (int i = 0; i < 200; ++i) {
       NoisyGradient field(f, noise, 1000 + i);
@@ -664,7 +666,9 @@ TEST(DynamicsSeries, SBC_ConvergenceBounds) {
                               last_f = f;
                             });
     EXPECT_TRUE(ok) << r;
-    if (r > 3) EXPECT_LE(integral, (r - 1) * (r - 1) * d0 / (2 * (r - 3))) << r;
+    if (r > 3) {
+      EXPECT_LE(integral, (r - 1) * (r - 1) * d0 / (2 * (r - 3))) << r;
+    }
   }
 }
 

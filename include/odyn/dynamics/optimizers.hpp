@@ -77,13 +77,13 @@ class OptimizerBase : public Optimizer {
   }
 
  protected:
-  // grad_ = grad L(x) from the system (which writes -grad L).
+  // dir_ = -grad L(x), as the system writes it. The updates fold the sign into their coefficients
+  // and buffers (exact: rounding commutes with negation), which saves a pass over the state.
   template <class System>
-  void gradient_at(const System& system, const Vector& x, double t) {
-    detail::unwrap_system(system)(x, grad_, t);
-    grad_ = -grad_;
+  void direction_at(const System& system, const Vector& x, double t) {
+    detail::unwrap_system(system)(x, dir_, t);
   }
-  Vector grad_;
+  Vector dir_;
 };
 
 // torch.optim.SGD: g = grad + wd x; with momentum mu, b = g on the first step and
@@ -101,23 +101,23 @@ class Sgd final : public OptimizerBase<Sgd> {
   const Options& options() const { return o_; }
 
   template <class System>
-  void do_step(const System& system, Vector& x, double t, double lr) {
-    gradient_at(system, x, t);
-    if (o_.weight_decay != 0) grad_ += o_.weight_decay * x;
+  EIGEN_ALWAYS_INLINE void do_step(const System& system, Vector& x, double t, double lr) {
+    direction_at(system, x, t);
+    if (o_.weight_decay != 0) dir_ -= o_.weight_decay * x;
     if (o_.momentum == 0) {
-      x -= lr * grad_;
+      x += lr * dir_;
       return;
     }
-    if (!started_) {
-      buf_ = grad_;
+    if (!started_) {  // buf_ holds -b
+      buf_ = dir_;
       started_ = true;
     } else {
-      buf_ = o_.momentum * buf_ + (1 - o_.dampening) * grad_;
+      buf_ = o_.momentum * buf_ + (1 - o_.dampening) * dir_;
     }
     if (o_.nesterov) {
-      x -= lr * (grad_ + o_.momentum * buf_);
+      x += lr * (dir_ + o_.momentum * buf_);
     } else {
-      x -= lr * buf_;
+      x += lr * buf_;
     }
   }
 
@@ -139,14 +139,14 @@ class Adagrad final : public OptimizerBase<Adagrad> {
   void reset() override { steps_ = 0; }
 
   template <class System>
-  void do_step(const System& system, Vector& x, double t, double lr) {
-    gradient_at(system, x, t);
-    if (o_.weight_decay != 0) grad_ += o_.weight_decay * x;
+  EIGEN_ALWAYS_INLINE void do_step(const System& system, Vector& x, double t, double lr) {
+    direction_at(system, x, t);
+    if (o_.weight_decay != 0) dir_ -= o_.weight_decay * x;
     if (steps_ == 0) sum_ = Vector::Constant(x.size(), o_.initial_accumulator_value);
     ++steps_;
     const double clr = lr / (1 + static_cast<double>(steps_ - 1) * o_.lr_decay);
-    sum_.array() += grad_.array().square();
-    x.array() -= clr * grad_.array() / (sum_.array().sqrt() + o_.eps);
+    sum_.array() += dir_.array().square();
+    x.array() += clr * dir_.array() / (sum_.array().sqrt() + o_.eps);
   }
 
  private:
@@ -170,37 +170,43 @@ class Rmsprop final : public OptimizerBase<Rmsprop> {
   void reset() override { started_ = false; }
 
   template <class System>
-  void do_step(const System& system, Vector& x, double t, double lr) {
-    gradient_at(system, x, t);
-    if (o_.weight_decay != 0) grad_ += o_.weight_decay * x;
+  EIGEN_ALWAYS_INLINE void do_step(const System& system, Vector& x, double t, double lr) {
+    direction_at(system, x, t);
+    if (o_.weight_decay != 0) dir_ -= o_.weight_decay * x;
     if (!started_) {
       square_avg_ = Vector::Zero(x.size());
       if (o_.centered) grad_avg_ = Vector::Zero(x.size());
       if (o_.momentum != 0) buf_ = Vector::Zero(x.size());
       started_ = true;
     }
-    square_avg_.array() = o_.alpha * square_avg_.array() + (1 - o_.alpha) * grad_.array().square();
-    denom_ = square_avg_;
-    if (o_.centered) {
-      grad_avg_ = o_.alpha * grad_avg_ + (1 - o_.alpha) * grad_;
-      denom_.array() -= grad_avg_.array().square();
-    }
-    if (o_.eps_inside) {
-      denom_.array() = (denom_.array() + o_.eps).sqrt();
+    square_avg_.array() = o_.alpha * square_avg_.array() + (1 - o_.alpha) * dir_.array().square();
+    // the denominator as an expression: one pass over x, no buffer
+    const auto update = [&](const auto& denom) {
+      if (o_.momentum != 0) {  // buf_ holds -b
+        buf_.array() = o_.momentum * buf_.array() + dir_.array() / denom;
+        x += lr * buf_;
+      } else {
+        x.array() += lr * dir_.array() / denom;
+      }
+    };
+    if (o_.centered) {  // grad_avg_ holds -(the average gradient)
+      grad_avg_ = o_.alpha * grad_avg_ + (1 - o_.alpha) * dir_;
+      const auto var = square_avg_.array() - grad_avg_.array().square();
+      if (o_.eps_inside) {
+        update((var + o_.eps).sqrt());
+      } else {
+        update(var.sqrt() + o_.eps);
+      }
+    } else if (o_.eps_inside) {
+      update((square_avg_.array() + o_.eps).sqrt());
     } else {
-      denom_.array() = denom_.array().sqrt() + o_.eps;
-    }
-    if (o_.momentum != 0) {
-      buf_.array() = o_.momentum * buf_.array() + grad_.array() / denom_.array();
-      x -= lr * buf_;
-    } else {
-      x.array() -= lr * grad_.array() / denom_.array();
+      update(square_avg_.array().sqrt() + o_.eps);
     }
   }
 
  private:
   Options o_;
-  Vector square_avg_, grad_avg_, buf_, denom_;
+  Vector square_avg_, grad_avg_, buf_;
   bool started_ = false;
 };
 
@@ -221,12 +227,12 @@ class Adam final : public OptimizerBase<Adam> {
   void reset() override { steps_ = 0; }
 
   template <class System>
-  void do_step(const System& system, Vector& x, double t, double lr) {
-    gradient_at(system, x, t);
+  EIGEN_ALWAYS_INLINE void do_step(const System& system, Vector& x, double t, double lr) {
+    direction_at(system, x, t);
     if (o_.decoupled) {
       x *= 1 - lr * o_.weight_decay;
     } else if (o_.weight_decay != 0) {
-      grad_ += o_.weight_decay * x;
+      dir_ -= o_.weight_decay * x;
     }
     if (steps_ == 0) {
       m_ = Vector::Zero(x.size());
@@ -234,16 +240,16 @@ class Adam final : public OptimizerBase<Adam> {
       if (o_.amsgrad) vmax_ = Vector::Zero(x.size());
     }
     ++steps_;
-    m_ = o_.beta1 * m_ + (1 - o_.beta1) * grad_;
-    v_.array() = o_.beta2 * v_.array() + (1 - o_.beta2) * grad_.array().square();
+    m_ = o_.beta1 * m_ + (1 - o_.beta1) * dir_;  // m_ holds -m
+    v_.array() = o_.beta2 * v_.array() + (1 - o_.beta2) * dir_.array().square();
     const double bc1 = 1 - std::pow(o_.beta1, static_cast<double>(steps_));
     const double bc2_sqrt = std::sqrt(1 - std::pow(o_.beta2, static_cast<double>(steps_)));
     const double step_size = lr / bc1;
     if (o_.amsgrad) {
       vmax_ = vmax_.cwiseMax(v_);
-      x.array() -= step_size * m_.array() / (vmax_.array().sqrt() / bc2_sqrt + o_.eps);
+      x.array() += step_size * m_.array() / (vmax_.array().sqrt() / bc2_sqrt + o_.eps);
     } else {
-      x.array() -= step_size * m_.array() / (v_.array().sqrt() / bc2_sqrt + o_.eps);
+      x.array() += step_size * m_.array() / (v_.array().sqrt() / bc2_sqrt + o_.eps);
     }
   }
 
@@ -300,16 +306,16 @@ class HeavyBall final : public OptimizerBase<HeavyBall> {
   const Vector& velocity() const { return v_; }  // v_n: the last displacement
 
   template <class System>
-  void do_step(const System& system, Vector& x, double t, double dt) {
+  EIGEN_ALWAYS_INLINE void do_step(const System& system, Vector& x, double t, double dt) {
     const MomentumCoefficients c = rule_.at(dt);
-    gradient_at(system, x, t);
+    direction_at(system, x, t);
     if (!started_) start(x, dt);
-    v_ = c.beta * v_ - c.alpha * grad_;
+    v_ = c.beta * v_ + c.alpha * dir_;
     x += v_;
   }
 
  private:
-  void start(const Vector& x, double dt);  // v_0 from grad_ = grad L(x_0)
+  void start(const Vector& x, double dt);  // v_0 from dir_ = -grad L(x_0)
   MomentumRule rule_;
   bool consistent_start_;
   Vector eta0_, v_;
@@ -330,19 +336,19 @@ class NesterovMomentum final : public OptimizerBase<NesterovMomentum> {
   const Vector& velocity() const { return v_; }
 
   template <class System>
-  void do_step(const System& system, Vector& x, double t, double dt) {
+  EIGEN_ALWAYS_INLINE void do_step(const System& system, Vector& x, double t, double dt) {
     const MomentumCoefficients c = rule_.at(dt);
     if (!started_) {
       v_ = Vector::Zero(x.size());
       if (consistent_start_) {
-        gradient_at(system, x, t);
-        v_ = 0.5 * dt * dt * grad_;
+        direction_at(system, x, t);
+        v_ = -(0.5 * dt * dt) * dir_;
       }
       started_ = true;
     }
     probe_ = x + lookahead_ * c.beta * v_;
-    gradient_at(system, probe_, t);
-    v_ = c.beta * v_ - c.alpha * grad_;
+    direction_at(system, probe_, t);
+    v_ = c.beta * v_ + c.alpha * dir_;
     x += v_;
   }
 
@@ -365,12 +371,12 @@ class NesterovAccelerated final : public OptimizerBase<NesterovAccelerated> {
   void reset() override { k_ = 0; }
 
   template <class System>
-  void do_step(const System& system, Vector& x, double t, double dt) {
+  EIGEN_ALWAYS_INLINE void do_step(const System& system, Vector& x, double t, double dt) {
     if (k_ == 0) y_ = x;
     ++k_;
-    gradient_at(system, y_, t);
+    direction_at(system, y_, t);
     x_prev_ = x;
-    x = y_ - (dt * dt) * grad_;
+    x = y_ + (dt * dt) * dir_;
     const double k = static_cast<double>(k_);
     y_ = x + ((k - 1) / (k + r_ - 1)) * (x - x_prev_);
   }
@@ -398,22 +404,22 @@ class ErrorControlled final : public OptimizerBase<ErrorControlled> {
   void reset() override { started_ = false; }
 
   template <class System>
-  void do_step(const System& system, Vector& x, double t, double dt) {
-    gradient_at(system, x, t);
+  EIGEN_ALWAYS_INLINE void do_step(const System& system, Vector& x, double t, double dt) {
+    direction_at(system, x, t);
     if (!started_) {
       g2_ = Vector::Zero(o_.per_coordinate ? x.size() : 1);
       started_ = true;
     }
     if (o_.per_coordinate) {
-      g2_.array() = o_.decay * g2_.array() + (1 - o_.decay) * grad_.array().square();
-      for (Eigen::Index i = 0; i < x.size(); ++i) x[i] -= dt * scaled(grad_[i], g2_[i]);
+      g2_.array() = o_.decay * g2_.array() + (1 - o_.decay) * dir_.array().square();
+      for (Eigen::Index i = 0; i < x.size(); ++i) x[i] += dt * scaled(dir_[i], g2_[i]);  // scaled is odd in g
     } else {
-      g2_[0] = o_.decay * g2_[0] + (1 - o_.decay) * grad_.squaredNorm();
+      g2_[0] = o_.decay * g2_[0] + (1 - o_.decay) * dir_.squaredNorm();
       const double d = std::sqrt(g2_[0] + o_.eps);
       if (d > 0 && std::isfinite(d)) {
-        x -= (dt / d) * grad_;
-      } else if ((grad_.array() != 0).any()) {  // G under- or overflowed: the eps = 0, decay = 0 limit g / |g|
-        x -= (dt / grad_.stableNorm()) * grad_;
+        x += (dt / d) * dir_;
+      } else if ((dir_.array() != 0).any()) {  // G under- or overflowed: the eps = 0, decay = 0 limit g / |g|
+        x += (dt / dir_.stableNorm()) * dir_;
       }
     }
   }
