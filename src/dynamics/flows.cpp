@@ -9,9 +9,7 @@
 namespace odyn::dynamics {
 namespace {
 
-void require(bool ok, const std::string& message) {
-  if (!ok) throw InvalidArgument(message);
-}
+using detail::require;
 
 double sign(double v) {
   return v > 0 ? 1.0 : (v < 0 ? -1.0 : 0.0);

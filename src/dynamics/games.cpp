@@ -9,12 +9,8 @@
 namespace odyn::dynamics {
 namespace {
 
-void require(bool ok, const std::string& message) {
-  if (!ok) throw InvalidArgument(message);
-}
-double logistic(double z) {
-  return z >= 0 ? 1 / (1 + std::exp(-z)) : std::exp(z) / (1 + std::exp(z));
-}
+using detail::logistic;
+using detail::require;
 
 }  // namespace
 

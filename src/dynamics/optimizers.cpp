@@ -7,9 +7,8 @@
 namespace odyn::dynamics {
 namespace {
 
-void require(bool ok, const std::string& message) {
-  if (!ok) throw InvalidArgument(message);
-}
+using detail::require;
+
 bool finite_nonneg(double v) {
   return std::isfinite(v) && v >= 0;
 }
@@ -151,7 +150,6 @@ std::vector<std::string> optimizer_names() {
 }
 
 std::unique_ptr<Optimizer> make_optimizer(const std::string& name, const OptimizerSettings& s) {
-  const auto or_default = [](double v, double d) { return v < 0 ? d : v; };
   const double wd = or_default(s.weight_decay, name == "adamw" ? 1e-2 : 0.0);
   if (name == "sgd" || name == "momentum" || name == "nesterov") {
     Sgd::Options o;

@@ -14,13 +14,7 @@
 namespace odyn::dynamics {
 namespace {
 
-void require(bool ok, const std::string& message) {
-  if (!ok) throw InvalidArgument(message);
-}
-
-double or_default(double v, double d) {
-  return v < 0 ? d : v;
-}
+using detail::require;
 
 std::string fmt(const char* format, double a, double b = 0, double c = 0) {
   char buf[160];

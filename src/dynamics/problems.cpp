@@ -10,22 +10,26 @@
 #include "odyn/io/mnist.hpp"
 
 namespace odyn::dynamics {
-namespace {
+namespace detail {
 
 void require(bool ok, const std::string& message) {
   if (!ok) throw InvalidArgument(message);
 }
 
-bool all_finite(const Matrix& m) {
-  return m.allFinite();
+double logistic(double z) {
+  return z >= 0 ? 1 / (1 + std::exp(-z)) : std::exp(z) / (1 + std::exp(z));
 }
+
+}  // namespace detail
+
+namespace {
+
+using detail::logistic;
+using detail::require;
 
 // log(1 + e^z) without overflow
 double softplus(double z) {
   return z > 0 ? z + std::log1p(std::exp(-z)) : std::log1p(std::exp(z));
-}
-double logistic(double z) {
-  return z >= 0 ? 1 / (1 + std::exp(-z)) : std::exp(z) / (1 + std::exp(z));
 }
 
 }  // namespace
@@ -89,7 +93,7 @@ Matrix FiniteSumProblem::gradient_covariance(const Vector& x) const {
 Quadratic::Quadratic(Matrix h, Vector b) : h_(std::move(h)), b_(std::move(b)) {
   require(h_.rows() > 0 && h_.rows() == h_.cols(), "Quadratic: H must be a non-empty square matrix");
   require(b_.size() == h_.rows(), "Quadratic: b must have as many entries as H has rows");
-  require(all_finite(h_) && b_.allFinite(), "Quadratic: H and b must be finite");
+  require(h_.allFinite() && b_.allFinite(), "Quadratic: H and b must be finite");
   require((h_ - h_.transpose()).cwiseAbs().maxCoeff() <= 1e-12 * std::max(1.0, h_.cwiseAbs().maxCoeff()),
           "Quadratic: H must be symmetric");
 }
@@ -249,7 +253,7 @@ std::optional<Vector> TwoMinimaQuartic::known_minimizer() const {
 LeastSquares::LeastSquares(Matrix a, Vector b) : a_(std::move(a)), b_(std::move(b)) {
   require(a_.rows() > 0 && a_.cols() > 0, "LeastSquares: A must be non-empty");
   require(b_.size() == a_.rows(), "LeastSquares: b must have as many entries as A has rows");
-  require(all_finite(a_) && b_.allFinite(), "LeastSquares: A and b must be finite");
+  require(a_.allFinite() && b_.allFinite(), "LeastSquares: A and b must be finite");
 }
 
 LeastSquares LeastSquares::random_consistent(Eigen::Index samples, Eigen::Index dim, std::uint64_t seed) {
@@ -300,7 +304,7 @@ void LeastSquares::batch_gradient(const std::vector<Eigen::Index>& batch, const 
 LogisticRegression::LogisticRegression(Matrix x, Vector y, double l2) : x_(std::move(x)), y_(std::move(y)), l2_(l2) {
   require(x_.rows() > 0 && x_.cols() > 0, "LogisticRegression: X must be non-empty");
   require(y_.size() == x_.rows(), "LogisticRegression: y must have one label per row of X");
-  require(all_finite(x_), "LogisticRegression: X must be finite");
+  require(x_.allFinite(), "LogisticRegression: X must be finite");
   for (Eigen::Index i = 0; i < y_.size(); ++i)
     require(y_[i] == 0 || y_[i] == 1, "LogisticRegression: labels must be 0 or 1");
   require(std::isfinite(l2) && l2 >= 0, "LogisticRegression: l2 must be >= 0");
@@ -395,7 +399,7 @@ TanhMlp::TanhMlp(Matrix inputs, Matrix targets, Eigen::Index hidden)
   require(inputs_.rows() > 0 && inputs_.cols() > 0, "TanhMlp: inputs must be non-empty");
   require(targets_.rows() == inputs_.rows() && targets_.cols() > 0, "TanhMlp: one target row per input row");
   require(hidden > 0, "TanhMlp: the hidden width must be positive");
-  require(all_finite(inputs_) && all_finite(targets_), "TanhMlp: data must be finite");
+  require(inputs_.allFinite() && targets_.allFinite(), "TanhMlp: data must be finite");
 }
 
 Eigen::Index TanhMlp::dim() const {

@@ -436,7 +436,7 @@ class ErrorControlled final : public OptimizerBase<ErrorControlled> {
   bool started_ = false;
 };
 
-// Hyper-parameters for make_optimizer; a field left unset takes the optimizer's default.
+// Hyper-parameters for make_optimizer; a field left unset (negative) takes the optimizer's default.
 struct OptimizerSettings {
   double momentum = -1;  // sgd/momentum/nesterov: 0.9 when unset for momentum and nesterov
   double dampening = 0;
@@ -450,6 +450,11 @@ struct OptimizerSettings {
   double r = 3;              // nesterov-accelerated
   bool centered = false, eps_inside = false, amsgrad = false, scalar = false, consistent_start = true;
 };
+
+// The value of an OptimizerSettings field, or `fallback` when it is unset (negative).
+inline double or_default(double value, double fallback) {
+  return value < 0 ? fallback : value;
+}
 
 // The optimizer called `name`: sgd, momentum, nesterov (torch's SGD forms), adagrad, rmsprop, adam,
 // adamw, heavy-ball (leapfrog form), nesterov-midpoint, nesterov-accelerated, error-controlled.

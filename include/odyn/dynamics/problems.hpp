@@ -15,6 +15,13 @@ namespace odyn::dynamics {
 using Vector = Eigen::VectorXd;
 using Matrix = Eigen::MatrixXd;
 
+namespace detail {
+// Throws odyn::InvalidArgument(message) unless ok: the input checks of this module.
+void require(bool ok, const std::string& message);
+// 1 / (1 + e^{-z}) without overflow.
+double logistic(double z);
+}  // namespace detail
+
 // An objective with its gradient. Implementations are immutable after construction, so one
 // problem may be shared by several threads.
 class Problem {
