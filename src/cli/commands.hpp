@@ -13,5 +13,6 @@ extern const CLI::Validator kUnsignedInteger;
 void add_verify_command(CLI::App& app, int& status);
 void add_expm_command(CLI::App& app, int& status);
 void add_dynamics_command(CLI::App& app, int& status);
+void add_transport_command(CLI::App& app, int& status);
 
 }  // namespace odyn::cli

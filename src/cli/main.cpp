@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   odyn::cli::add_verify_command(app, status);
   odyn::cli::add_expm_command(app, status);
   odyn::cli::add_dynamics_command(app, status);
+  odyn::cli::add_transport_command(app, status);
 
   try {
     app.parse(argc, argv);
