@@ -9,9 +9,8 @@
 
 #include <cstdlib>
 #include <random>
-#include <string>
 
-#include "odyn/io/npy.hpp"
+#include "bench_data.hpp"
 #include "odyn/transport/emd.hpp"
 
 namespace {
@@ -20,17 +19,11 @@ namespace ot = odyn::transport;
 
 const int kSizes[] = {500, 1000, 2000, 4000};
 
-struct Clouds {
-  ot::Matrix x, y;
-};
+using odyn::bench::Clouds;
 
 Clouds clouds(int n) {
-  std::mt19937_64 rng(1000 + static_cast<unsigned>(n));
-  std::uniform_real_distribution<double> u(0.0, 1.0);
-  Clouds c{ot::Matrix(n, 2), ot::Matrix(n, 2)};
-  for (int i = 0; i < n; ++i) c.x.row(i) << u(rng), u(rng);
-  for (int i = 0; i < n; ++i) c.y.row(i) << u(rng), u(rng);
-  return c;
+  return odyn::bench::random_clouds(n, 1000 + static_cast<unsigned>(n),
+                                    std::uniform_real_distribution<double>(0.0, 1.0));
 }
 
 void BM_Emd2(benchmark::State& state) {
@@ -66,11 +59,7 @@ BENCHMARK(BM_EmdPoints)->Apply(sizes)->Unit(benchmark::kMillisecond);
 
 int main(int argc, char** argv) {
   if (const char* dir = std::getenv("ODYN_BENCH_EMD_DIR")) {
-    for (int n : kSizes) {
-      const Clouds c = clouds(n);
-      odyn::io::write_npy(std::string(dir) + "/x_" + std::to_string(n) + ".npy", c.x);
-      odyn::io::write_npy(std::string(dir) + "/y_" + std::to_string(n) + ".npy", c.y);
-    }
+    for (int n : kSizes) odyn::bench::write_clouds(dir, n, clouds(n));
   }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

@@ -15,10 +15,8 @@
 #include <cstdlib>
 #include <map>
 #include <random>
-#include <string>
-#include <utility>
 
-#include "odyn/io/npy.hpp"
+#include "bench_data.hpp"
 #include "odyn/transport/knn_kl.hpp"
 #include "odyn/transport/mmd.hpp"
 
@@ -29,56 +27,41 @@ namespace tr = odyn::transport;
 const long kSizes[] = {10000, 100000, 1000000};
 
 // The samples for n, generated once.
-const std::pair<tr::Matrix, tr::Matrix>& samples(long n) {
-  static std::map<long, std::pair<tr::Matrix, tr::Matrix>> cache;
+const odyn::bench::Clouds& samples(long n) {
+  static std::map<long, odyn::bench::Clouds> cache;
   auto it = cache.find(n);
   if (it == cache.end()) {
-    std::mt19937_64 rng(static_cast<std::uint64_t>(n));
-    std::normal_distribution<double> normal;
-    tr::Matrix x(n, 2), y(n, 2);
-    for (Eigen::Index i = 0; i < n; ++i) {
-      x(i, 0) = normal(rng);
-      x(i, 1) = normal(rng);
-    }
-    for (Eigen::Index i = 0; i < n; ++i) {
-      y(i, 0) = 0.5 + normal(rng);
-      y(i, 1) = normal(rng);
-    }
-    it = cache.emplace(n, std::make_pair(std::move(x), std::move(y))).first;
+    const auto seed = static_cast<std::uint64_t>(n);
+    it = cache.emplace(n, odyn::bench::random_clouds(n, seed, std::normal_distribution<double>(), 0.5)).first;
   }
   return it->second;
 }
 
 const tr::Kernel kGaussian{tr::KernelKind::gaussian, 1.0};
 
-void BM_Mmd2Unbiased(benchmark::State& state) {
+// Times estimate(X, Y) on the samples of n = state.range(0) points and reports the estimate as
+// the counter `value`.
+template <class Estimate>
+void time_estimate(benchmark::State& state, Estimate estimate) {
   const auto& [x, y] = samples(state.range(0));
   double v = 0.0;
   for (auto _ : state) {
-    v = tr::mmd2_unbiased(x, y, kGaussian);
+    v = estimate(x, y);
     benchmark::DoNotOptimize(v);
   }
   state.counters["value"] = v;
+}
+
+void BM_Mmd2Unbiased(benchmark::State& state) {
+  time_estimate(state, [](const tr::Matrix& x, const tr::Matrix& y) { return tr::mmd2_unbiased(x, y, kGaussian); });
 }
 
 void BM_Mmd2Linear(benchmark::State& state) {
-  const auto& [x, y] = samples(state.range(0));
-  double v = 0.0;
-  for (auto _ : state) {
-    v = tr::mmd2_linear(x, y, kGaussian);
-    benchmark::DoNotOptimize(v);
-  }
-  state.counters["value"] = v;
+  time_estimate(state, [](const tr::Matrix& x, const tr::Matrix& y) { return tr::mmd2_linear(x, y, kGaussian); });
 }
 
 void BM_KnnKl(benchmark::State& state) {
-  const auto& [x, y] = samples(state.range(0));
-  double v = 0.0;
-  for (auto _ : state) {
-    v = tr::knn_kl_divergence(x, y, 1);
-    benchmark::DoNotOptimize(v);
-  }
-  state.counters["value"] = v;
+  time_estimate(state, [](const tr::Matrix& x, const tr::Matrix& y) { return tr::knn_kl_divergence(x, y, 1); });
 }
 
 BENCHMARK(BM_Mmd2Unbiased)->Arg(10000)->Arg(100000)->Unit(benchmark::kMillisecond);
@@ -89,11 +72,7 @@ BENCHMARK(BM_KnnKl)->Arg(10000)->Arg(100000)->Unit(benchmark::kMillisecond);
 
 int main(int argc, char** argv) {
   if (const char* dir = std::getenv("ODYN_BENCH_MMD_DIR")) {
-    for (const long n : kSizes) {
-      const auto& [x, y] = samples(n);
-      odyn::io::write_npy(std::string(dir) + "/x_" + std::to_string(n) + ".npy", x);
-      odyn::io::write_npy(std::string(dir) + "/y_" + std::to_string(n) + ".npy", y);
-    }
+    for (const long n : kSizes) odyn::bench::write_clouds(dir, n, samples(n));
   }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

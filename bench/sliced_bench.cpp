@@ -13,6 +13,7 @@
 #include <random>
 #include <string>
 
+#include "bench_data.hpp"
 #include "odyn/io/npy.hpp"
 #include "odyn/transport/sliced.hpp"
 #include "odyn/transport/wasserstein_1d.hpp"
@@ -24,17 +25,11 @@ namespace ot = odyn::transport;
 const int kSizes[] = {10000, 100000};
 constexpr int kProjections = 100;
 
-struct Clouds {
-  ot::Matrix x, y;
-};
+using odyn::bench::Clouds;
 
 Clouds make_clouds(int n) {
-  std::mt19937_64 rng(2000 + static_cast<unsigned>(n));
-  std::uniform_real_distribution<double> u(0.0, 1.0);
-  Clouds c{ot::Matrix(n, 2), ot::Matrix(n, 2)};
-  for (int i = 0; i < n; ++i) c.x.row(i) << u(rng), u(rng);
-  for (int i = 0; i < n; ++i) c.y.row(i) << 0.5 + u(rng), u(rng);
-  return c;
+  return odyn::bench::random_clouds(n, 2000 + static_cast<unsigned>(n),
+                                    std::uniform_real_distribution<double>(0.0, 1.0), 0.5);
 }
 
 const Clouds& clouds(int n) {
@@ -86,11 +81,7 @@ BENCHMARK(BM_MaxSliced)->Arg(10000)->Unit(benchmark::kMillisecond);
 
 int main(int argc, char** argv) {
   if (const char* dir = std::getenv("ODYN_BENCH_SLICED_DIR")) {
-    for (int n : kSizes) {
-      const Clouds& c = clouds(n);
-      odyn::io::write_npy(std::string(dir) + "/x_" + std::to_string(n) + ".npy", c.x);
-      odyn::io::write_npy(std::string(dir) + "/y_" + std::to_string(n) + ".npy", c.y);
-    }
+    for (int n : kSizes) odyn::bench::write_clouds(dir, n, clouds(n));
     odyn::io::write_npy(std::string(dir) + "/theta.npy", ot::sliced_directions(2, kProjections, 0));
   }
   benchmark::Initialize(&argc, argv);

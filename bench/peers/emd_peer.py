@@ -6,30 +6,23 @@ ot.dist(x, y) built untimed, numItermax large enough to reach optimality, one th
 import json
 import os
 import sys
-import timeit
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 import ot  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(__file__))
+from peer_util import directory_and_sizes, load_clouds, median_time  # noqa: E402
+
 SIZES = (500, 1000, 2000, 4000)
 
 
-def median_time(fn, repeat=5):
-    fn()
-    number = max(1, int(0.2 / max(timeit.timeit(fn, number=1), 1e-7)))
-    times = sorted(t / number for t in timeit.repeat(fn, number=number, repeat=repeat))
-    return times[len(times) // 2]
-
-
 def main():
-    directory = sys.argv[1] if len(sys.argv) > 1 else os.environ["ODYN_BENCH_EMD_DIR"]
-    sizes = [int(s) for s in sys.argv[2:]] or SIZES
+    directory, sizes = directory_and_sizes("ODYN_BENCH_EMD_DIR", SIZES)
     out = {}
     for n in sizes:
-        x = np.load(os.path.join(directory, f"x_{n}.npy"))
-        y = np.load(os.path.join(directory, f"y_{n}.npy"))
+        x, y = load_clouds(directory, n)
         a = np.full(n, 1.0 / n)
         b = np.full(n, 1.0 / n)
         cost = ot.dist(x, y)  # squared Euclidean

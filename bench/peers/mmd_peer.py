@@ -15,6 +15,7 @@ minutes). Run with /usr/bin/python3 (Debian's numpy, scipy, torch)."""
 import argparse
 import json
 import os
+import sys
 import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -24,16 +25,15 @@ import scipy  # noqa: E402
 from scipy.spatial import cKDTree  # noqa: E402
 import torch  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(__file__))
+from peer_util import load_clouds  # noqa: E402
+
 torch.set_num_threads(1)
 
 UNBIASED = (10000, 100000)
 LINEAR = (100000, 1000000)
 KNN = (10000, 100000)
 BLOCK_ENTRIES = 1 << 20  # 8 MiB of float64 per block of kernel values (2^16..2^24 timed alike)
-
-
-def load(directory, n):
-    return np.load(os.path.join(directory, f"x_{n}.npy")), np.load(os.path.join(directory, f"y_{n}.npy"))
 
 
 def timed(fn, seconds=1.0, repeat=5):
@@ -104,13 +104,13 @@ def main():
     for n in UNBIASED:
         if n > args.max_unbiased:
             continue
-        x, y = (torch.from_numpy(a) for a in load(args.directory, n))
+        x, y = (torch.from_numpy(a) for a in load_clouds(args.directory, n))
         times[f"Mmd2Unbiased/{n}"], values[f"Mmd2Unbiased/{n}"] = timed(lambda: mmd2_unbiased_torch(x, y))
     for n in LINEAR:
-        x, y = load(args.directory, n)
+        x, y = load_clouds(args.directory, n)
         times[f"Mmd2Linear/{n}"], values[f"Mmd2Linear/{n}"] = timed(lambda: mmd2_linear_numpy(x, y))
     for n in KNN:
-        x, y = load(args.directory, n)
+        x, y = load_clouds(args.directory, n)
         times[f"KnnKl/{n}"], values[f"KnnKl/{n}"] = timed(lambda: knn_kl_scipy(x, y))
     print(json.dumps({
         "torch": torch.__version__, "numpy": np.__version__, "scipy": scipy.__version__,

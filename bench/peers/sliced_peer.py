@@ -13,7 +13,6 @@ Prints JSON keyed by the benchmark names. Run with /usr/bin/python3 after sliced
 import json
 import os
 import sys
-import timeit
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -22,25 +21,19 @@ import numpy as np  # noqa: E402
 import ot  # noqa: E402
 import scipy.stats  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(__file__))
+from peer_util import directory_and_sizes, load_clouds, median_time  # noqa: E402
+
 SIZES = (10000, 100000)
 PROJECTIONS = 100
 
 
-def median_time(fn, repeat=5):
-    fn()
-    number = max(1, int(0.2 / max(timeit.timeit(fn, number=1), 1e-7)))
-    times = sorted(t / number for t in timeit.repeat(fn, number=number, repeat=repeat))
-    return times[len(times) // 2]
-
-
 def main():
-    directory = sys.argv[1] if len(sys.argv) > 1 else os.environ["ODYN_BENCH_SLICED_DIR"]
-    sizes = [int(s) for s in sys.argv[2:]] or SIZES
+    directory, sizes = directory_and_sizes("ODYN_BENCH_SLICED_DIR", SIZES)
     theta = np.load(os.path.join(directory, "theta.npy"))
     out = {}
     for n in sizes:
-        x = np.load(os.path.join(directory, f"x_{n}.npy"))
-        y = np.load(os.path.join(directory, f"y_{n}.npy"))
+        x, y = load_clouds(directory, n)
         repeat = 3 if n >= 100000 else 5
 
         def sliced():

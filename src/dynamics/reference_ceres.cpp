@@ -9,6 +9,8 @@
 #include <ceres/ceres.h>
 
 #include <boost/math/distributions/students_t.hpp>
+
+#include "../core/ceres_lbfgs.hpp"
 #endif
 
 #include <algorithm>
@@ -99,18 +101,7 @@ Minimum reference_minimum(const Problem& problem, const Vector& x0, const Minimi
   if (problem.dim() == 0) throw InvalidArgument(where + ": the problem has no parameters");
   if (problem.dim() > INT_MAX) throw InvalidArgument(where + ": the problem has too many parameters for Ceres");
 #if ODYN_HAVE_CERES
-  ceres::GradientProblemSolver::Options solver_options;
-  solver_options.line_search_direction_type = ceres::LBFGS;
-  solver_options.line_search_type = ceres::WOLFE;
-  solver_options.max_lbfgs_rank = options.lbfgs_rank;
-  solver_options.max_num_iterations = options.max_iterations;
-  solver_options.gradient_tolerance = options.gradient_tolerance;
-  solver_options.function_tolerance = options.function_tolerance;
-  solver_options.parameter_tolerance = options.parameter_tolerance;
-  solver_options.minimizer_progress_to_stdout = false;
-  solver_options.logging_type = ceres::SILENT;
-  std::string invalid;
-  if (!solver_options.IsValid(&invalid)) throw InvalidArgument(where + ": invalid options: " + invalid);
+  const ceres::GradientProblemSolver::Options solver_options = odyn::detail::lbfgs_options(options, where);
 
   Minimum result;
   result.x = x0;

@@ -13,6 +13,8 @@
 
 #if ODYN_HAVE_CERES
 #include <ceres/ceres.h>
+
+#include "../core/ceres_lbfgs.hpp"
 #endif
 
 #include <Eigen/Eigenvalues>
@@ -26,6 +28,7 @@
 #include <vector>
 
 #include "odyn/core/error.hpp"
+#include "odyn/transport/mmd.hpp"
 
 namespace odyn::transport {
 namespace {
@@ -97,36 +100,10 @@ void check_options(const CriticOptions& o, const std::string& where) {
           "options.rank_tolerance must lie in [0, 1)");
 }
 
-// Median of the pairwise Euclidean distances of P u Q (Gretton et al. 2012's heuristic; at most
-// 1000 points, drawn with the seed); 1 when the median is 0.
-double median_distance(const PointsRef& p, const PointsRef& q, std::uint64_t seed) {
-  const Eigen::Index total = p.rows() + q.rows();
-  std::vector<Eigen::Index> idx(static_cast<std::size_t>(total));
-  for (Eigen::Index i = 0; i < total; ++i) idx[static_cast<std::size_t>(i)] = i;
-  const Eigen::Index keep = std::min<Eigen::Index>(total, 1000);
-  if (keep < total) {
-    Rng rng(seed ^ 0x6d656469616eULL);
-    for (Eigen::Index i = 0; i < keep; ++i) {  // partial Fisher-Yates
-      const auto j = i + static_cast<Eigen::Index>(rng.uniform() * static_cast<double>(total - i));
-      std::swap(idx[static_cast<std::size_t>(i)], idx[static_cast<std::size_t>(std::min(j, total - 1))]);
-    }
-  }
-  auto row = [&](Eigen::Index k) -> Eigen::RowVectorXd {
-    const Eigen::Index i = idx[static_cast<std::size_t>(k)];
-    return i < p.rows() ? Eigen::RowVectorXd(p.row(i)) : Eigen::RowVectorXd(q.row(i - p.rows()));
-  };
-  Matrix pts(keep, p.cols());
-  for (Eigen::Index k = 0; k < keep; ++k) pts.row(k) = row(k);
-  std::vector<double> d;
-  d.reserve(static_cast<std::size_t>(keep * (keep - 1) / 2));
-  for (Eigen::Index i = 0; i < keep; ++i)
-    for (Eigen::Index j = i + 1; j < keep; ++j) d.push_back((pts.row(i) - pts.row(j)).norm());
-  if (d.empty()) return 1.0;
-  // The middle value, or the mean of the two middle values for an even count.
-  const auto mid = d.begin() + static_cast<std::ptrdiff_t>(d.size() / 2);
-  std::nth_element(d.begin(), mid, d.end());
-  double median = *mid;
-  if (d.size() % 2 == 0) median = 0.5 * (median + *std::max_element(d.begin(), mid));
+// The median-heuristic bandwidth: median_heuristic(P, Q, 1000, seed) (mmd.hpp), or 1 when it is 0
+// (most pooled points coincide).
+double median_bandwidth(const PointsRef& p, const PointsRef& q, std::uint64_t seed) {
+  const double median = median_heuristic(p, q, 1000, seed);
   return median > 0.0 ? median : 1.0;
 }
 
@@ -420,18 +397,7 @@ Vector maximise(const Objective& objective, const CriticOptions& options, Critic
   }
 
 #if ODYN_HAVE_CERES
-  ceres::GradientProblemSolver::Options solver_options;
-  solver_options.line_search_direction_type = ceres::LBFGS;
-  solver_options.line_search_type = ceres::WOLFE;
-  solver_options.max_lbfgs_rank = options.lbfgs_rank;
-  solver_options.max_num_iterations = options.max_iterations;
-  solver_options.gradient_tolerance = options.gradient_tolerance;
-  solver_options.function_tolerance = options.function_tolerance;
-  solver_options.parameter_tolerance = options.parameter_tolerance;
-  solver_options.minimizer_progress_to_stdout = false;
-  solver_options.logging_type = ceres::SILENT;
-  std::string invalid;
-  if (!solver_options.IsValid(&invalid)) throw InvalidArgument(where + ": invalid options: " + invalid);
+  const ceres::GradientProblemSolver::Options solver_options = odyn::detail::lbfgs_options(options, where);
   ceres::GradientProblem problem(new WhitenedFunction(objective, b));  // takes ownership
   ceres::GradientProblemSolver::Summary summary;
   ceres::Solve(solver_options, problem, beta.data(), &summary);
@@ -553,7 +519,7 @@ CriticResult wdiv_impl(const PointsRef& p, const PointsRef& q, const Vector& a, 
                        const Vector& wr, double k, double power, const CriticOptions& options,
                        const std::string& where) {
   CriticResult result;
-  result.bandwidth = options.bandwidth > 0.0 ? options.bandwidth : median_distance(p, q, options.seed);
+  result.bandwidth = options.bandwidth > 0.0 ? options.bandwidth : median_bandwidth(p, q, options.seed);
   result.critic = make_dictionary(p.cols(), options.features, result.bandwidth, options.seed);
   const WdivObjective objective(result.critic, options.linear_terms, p, q, a, b, r, wr, k, power);
   const Vector alpha = maximise(objective, options, result, where);
@@ -671,7 +637,8 @@ CriticResult qp_divergence(const PointsRef& p_sample, const PointsRef& q_sample,
   }
 
   CriticResult result;
-  const double median = options.bandwidth > 0.0 ? options.bandwidth : median_distance(p_sample, q_sample, options.seed);
+  const double median =
+      options.bandwidth > 0.0 ? options.bandwidth : median_bandwidth(p_sample, q_sample, options.seed);
   // A binary critic sees (x_r, x_f) in R^{2d}, where distances are about sqrt(2) times larger.
   result.bandwidth = binary && options.bandwidth <= 0.0 ? std::sqrt(2.0) * median : median;
   const Eigen::Index dim = binary ? 2 * p_sample.cols() : p_sample.cols();

@@ -156,32 +156,22 @@ class Distances {
   Vector xn_, yn_;
 };
 
-// sum_{i != j} k(a_i, a_j) over one cloud (a_is_x chooses X or Y), on tiles i-block <= j-block.
-double sum_within(const Distances& dist, const KernelMap& k, bool a_is_x, Index n) {
+// sum_{i,j} k(a_i, b_j) over tiles of kTile x kTile pairs, where A (na rows) and B (nb rows) are
+// each X or Y as a_is_x / b_is_x choose. Within one cloud (A = B, na = nb) the i = j terms are left
+// out and, k being symmetric, only the tiles with j-block >= i-block are formed, the others
+// counting twice.
+double tiled_kernel_sum(const Distances& dist, const KernelMap& k, bool a_is_x, Index na, bool b_is_x, Index nb) {
+  const bool within = a_is_x == b_is_x;
   Accumulator acc;
   Matrix t;
   Eigen::ArrayXd col, part;
-  for (Index i0 = 0; i0 < n; i0 += kTile) {
-    const Index ni = std::min(kTile, n - i0);
-    for (Index j0 = i0; j0 < n; j0 += kTile) {
-      const Index nj = std::min(kTile, n - j0);
-      const double s = dist.kernel_sum(k, a_is_x, i0, ni, a_is_x, j0, nj, j0 == i0, t, col, part);
-      acc.add(j0 == i0 ? s : 2.0 * s);
-    }
-  }
-  return acc.value();
-}
-
-// sum_{i,j} k(x_i, y_j).
-double sum_between(const Distances& dist, const KernelMap& k, Index n, Index m) {
-  Accumulator acc;
-  Matrix t;
-  Eigen::ArrayXd col, part;
-  for (Index i0 = 0; i0 < n; i0 += kTile) {
-    const Index ni = std::min(kTile, n - i0);
-    for (Index j0 = 0; j0 < m; j0 += kTile) {
-      const Index nj = std::min(kTile, m - j0);
-      acc.add(dist.kernel_sum(k, true, i0, ni, false, j0, nj, false, t, col, part));
+  for (Index i0 = 0; i0 < na; i0 += kTile) {
+    const Index ni = std::min(kTile, na - i0);
+    for (Index j0 = within ? i0 : 0; j0 < nb; j0 += kTile) {
+      const Index nj = std::min(kTile, nb - j0);
+      const bool diagonal = within && j0 == i0;
+      const double s = dist.kernel_sum(k, a_is_x, i0, ni, b_is_x, j0, nj, diagonal, t, col, part);
+      acc.add(within && !diagonal ? 2.0 * s : s);
     }
   }
   return acc.value();
@@ -260,9 +250,9 @@ double mmd2_unbiased(const PointsRef& x, const PointsRef& y, const Kernel& kerne
   const Distances dist(x, y);
   const Index n = x.rows(), m = y.rows();
   const double dn = static_cast<double>(n), dm = static_cast<double>(m);
-  const double sxx = sum_within(dist, k, true, n);
-  const double syy = sum_within(dist, k, false, m);
-  const double sxy = sum_between(dist, k, n, m);
+  const double sxx = tiled_kernel_sum(dist, k, true, n, true, n);
+  const double syy = tiled_kernel_sum(dist, k, false, m, false, m);
+  const double sxy = tiled_kernel_sum(dist, k, true, n, false, m);
   return sxx / (dn * (dn - 1.0)) + syy / (dm * (dm - 1.0)) - 2.0 * sxy / (dn * dm);
 }
 

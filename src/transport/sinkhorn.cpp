@@ -49,6 +49,31 @@ double optimal_relaxation(double kappa) {
   return std::min(kMaxRelaxation, 2.0 / (1.0 + std::sqrt(1.0 - kappa)));
 }
 
+bool positive_finite(const Vector& x) {
+  for (Index i = 0; i < x.size(); ++i) {
+    if (!(x(i) > 0.0 && x(i) < std::numeric_limits<double>::infinity())) return false;
+  }
+  return true;
+}
+
+// -eps LSE_k z(k) over k < count, shifted by the maximum: the soft minimum of a c-transform.
+template <class Exponent>
+double soft_min(Index count, const Exponent& z, double eps) {
+  double top = -std::numeric_limits<double>::infinity();
+  for (Index k = 0; k < count; ++k) top = std::max(top, z(k));
+  double sum = 0.0;
+  for (Index k = 0; k < count; ++k) sum += std::exp(z(k) - top);
+  return -eps * (top + std::log(sum));
+}
+
+// -eps LSE_k(log w_k + (h_k - line(idx_k)) / eps), the c-transform of the potential h (on the
+// support idx, log weights log_w) at the point whose costs are `line` (full index set).
+double c_transform(const Eigen::Ref<const Vector>& line, const std::vector<Index>& idx, const Vector& h,
+                   const Vector& log_w, double eps) {
+  const auto z = [&](Index k) { return log_w(k) + (h(k) - line(idx[k])) / eps; };
+  return soft_min(static_cast<Index>(idx.size()), z, eps);
+}
+
 // Sinkhorn on the supports of a and b. The kernel K_ij = exp((f_i + g_j - C_ij) / eps) is formed
 // once per absorption; in between, the scalings u, v are updated by matrix-vector products so that
 // the current plan is P = diag(a u) K diag(b v).
@@ -140,35 +165,34 @@ class Solver {
   double iterate(double omega, double stop) {
     bv_ = b_.cwiseProduct(v_);
     s_.noalias() = kernel_ * bv_;
-    if (!positive_finite(s_)) {
-      rescue();
-      return -1.0;
-    }
-    if (omega == 1.0) {
-      u_ = s_.cwiseInverse();
-    } else {
-      u_.array() *= (1.0 / (u_.array() * s_.array())).pow(omega);
-    }
+    if (!update_scaling(u_, s_, omega)) return -1.0;
     const double row_error = omega == 1.0 ? 0.0 : a_.dot((u_.array() * s_.array() - 1.0).abs().matrix());
     au_ = a_.cwiseProduct(u_);
     t_.noalias() = kernel_.transpose() * au_;
     const double error = row_error + b_.dot((v_.array() * t_.array() - 1.0).abs().matrix());
     if (error <= stop) return error;
-    if (!positive_finite(t_)) {
-      rescue();
-      return -1.0;
-    }
-    if (omega == 1.0) {
-      v_ = t_.cwiseInverse();
-    } else {
-      v_.array() *= (1.0 / (v_.array() * t_.array())).pow(omega);
-    }
+    if (!update_scaling(v_, t_, omega)) return -1.0;
     const double big = std::exp(kAbsorbLog);
     const double small = 1.0 / big;
     if (u_.maxCoeff() > big || u_.minCoeff() < small || v_.maxCoeff() > big || v_.minCoeff() < small) {
       form_kernel(eps_);
     }
     return error;
+  }
+
+  // The scaling update x <- 1 / sums (sums: the kernel times the other side's weighted scalings),
+  // relaxed to x <- x^(1 - omega) (1 / sums)^omega. False, after a rescue, when a sum is 0 or inf.
+  bool update_scaling(Vector& x, const Vector& sums, double omega) {
+    if (!positive_finite(sums)) {
+      rescue();
+      return false;
+    }
+    if (omega == 1.0) {
+      x = sums.cwiseInverse();
+    } else {
+      x.array() *= (1.0 / (x.array() * sums.array())).pow(omega);
+    }
+    return true;
   }
 
   // A last exact row update, then the plan written over the kernel (moved out), the potentials
@@ -211,10 +235,10 @@ class Solver {
         r.g(cols_[j]) = g_(j);
       }
       for (Index i = 0; i < n; ++i) {
-        if (!in_rows[i]) r.f(i) = c_transform(cost_.row(i).transpose(), cols_, g_, log_b());
+        if (!in_rows[i]) r.f(i) = c_transform(cost_.row(i).transpose(), cols_, g_, log_b(), eps_);
       }
       for (Index j = 0; j < m; ++j) {
-        if (!in_cols[j]) r.g(j) = c_transform(cost_.col(j), rows_, f_, log_a_);
+        if (!in_cols[j]) r.g(j) = c_transform(cost_.col(j), rows_, f_, log_a_, eps_);
       }
     }
     // <P, C> and the column marginal error.
@@ -234,13 +258,6 @@ class Solver {
 
   Vector log_b() const { return b_.array().log(); }
 
-  static bool positive_finite(const Vector& x) {
-    for (Index i = 0; i < x.size(); ++i) {
-      if (!(x(i) > 0.0 && x(i) < std::numeric_limits<double>::infinity())) return false;
-    }
-    return true;
-  }
-
   void absorb() {
     if (eps_ > 0.0) {
       f_.array() += eps_ * u_.array().log();
@@ -250,26 +267,9 @@ class Solver {
     v_.setOnes();
   }
 
-  // -eps LSE_k(log w_k + (h_k - line(idx_k)) / eps), the c-transform of the potential h (on the
-  // support idx, log weights log_w) at the point whose costs are `line` (full index set).
-  double c_transform(const Eigen::Ref<const Vector>& line, const std::vector<Index>& idx, const Vector& h,
-                     const Vector& log_w) const {
-    double top = -std::numeric_limits<double>::infinity();
-    for (std::size_t k = 0; k < idx.size(); ++k) {
-      top = std::max(top, log_w(k) + (h(k) - line(idx[k])) / eps_);
-    }
-    double sum = 0.0;
-    for (std::size_t k = 0; k < idx.size(); ++k) sum += std::exp(log_w(k) + (h(k) - line(idx[k])) / eps_ - top);
-    return -eps_ * (top + std::log(sum));
-  }
-
   double c_transform_row(Index i) const {
     const Vector lb = log_b();
-    double top = -std::numeric_limits<double>::infinity();
-    for (Index j = 0; j < b_.size(); ++j) top = std::max(top, lb(j) + (g_(j) - c(i, j)) / eps_);
-    double sum = 0.0;
-    for (Index j = 0; j < b_.size(); ++j) sum += std::exp(lb(j) + (g_(j) - c(i, j)) / eps_ - top);
-    return -eps_ * (top + std::log(sum));
+    return soft_min(b_.size(), [&](Index j) { return lb(j) + (g_(j) - c(i, j)) / eps_; }, eps_);
   }
 
   const CostRef& cost_;
@@ -278,6 +278,174 @@ class Solver {
   Vector a_, b_, log_a_;
   Vector f_, g_, u_, v_;
   Vector bv_, au_, s_, t_;
+  Matrix kernel_;
+  double eps_ = 0.0;
+};
+
+// Sinkhorn for a symmetric problem (b = a, C symmetric) on the support of a, where the potentials
+// coincide, f = g, and f is the fixed point of the averaged soft-c-transform f <- (f + T(f)) / 2,
+// T(f)_i = -eps LSE_j(log a_j + (f_j - C_ij) / eps) (Feydy et al., AISTATS 2019, §3). Only the
+// lower triangle of C is read. As in Solver, f is kept with a scaling u and the symmetric kernel
+// K_ij = exp((f_i + f_j - C_ij) / eps) (lower triangle stored), so that the potential is
+// f + eps log u, T of it is f - eps log(K (a u)), and the averaged update is u <- sqrt(u / K(a u)):
+// one symmetric matrix-vector product per iteration.
+class SymmetricSolver {
+ public:
+  SymmetricSolver(const Vector& a, const CostRef& cost) : cost_(cost), idx_(support(a)) {
+    const Index n = static_cast<Index>(idx_.size());
+    full_ = n == cost.rows();
+    a_.resize(n);
+    for (Index i = 0; i < n; ++i) a_(i) = a(idx_[i]);
+    log_a_ = a_.array().log();
+    f_ = Vector::Zero(n);
+    u_ = Vector::Ones(n);
+    kernel_.resize(n, n);
+  }
+
+  double cost_scale() const {
+    double s = 0.0;
+    for (Index j = 0; j < a_.size(); ++j) {
+      for (Index i = j; i < a_.size(); ++i) s = std::max(s, std::abs(c(i, j)));
+    }
+    return s;
+  }
+
+  // Absorbs u into f and forms the kernel for epsilon e.
+  void form_kernel(double e) {
+    absorb();
+    eps_ = e;
+    const Index n = a_.size();
+    for (Index j = 0; j < n; ++j) {
+      auto col = kernel_.col(j).segment(j, n - j).array();
+      if (full_) {
+        col = (f_.segment(j, n - j).array() + f_(j) - cost_.col(j).segment(j, n - j).array()) / e;
+      } else {
+        for (Index i = j; i < n; ++i) col(i - j) = (f_(i) + f_(j) - c(i, j)) / e;
+      }
+      col = col.exp();
+    }
+  }
+
+  // The next epsilon stage e: the squared kernel with u absorbed when e is half the current
+  // epsilon (as Solver::next_stage), otherwise (and always for the last stage) form_kernel.
+  void next_stage(double e, bool last) {
+    if (last || eps_ != 2.0 * e) {
+      form_kernel(e);
+      return;
+    }
+    const Index n = a_.size();
+    for (Index j = 0; j < n; ++j) {
+      auto col = kernel_.col(j).segment(j, n - j).array();
+      col = (col * u_.segment(j, n - j).array() * u_(j)).square();
+    }
+    absorb();
+    eps_ = e;
+  }
+
+  // One averaged update. Returns the L1 marginal error sum_i a_i |u_i (K(a u))_i - 1| of the
+  // symmetric plan P = diag(a u) K diag(a u) before the update (no update when it is at most stop),
+  // or a negative number after a rescue.
+  double iterate(double stop) {
+    if (!kernel_sums()) return -1.0;
+    const double error = a_.dot((u_.array() * s_.array() - 1.0).abs().matrix());
+    if (error <= stop) return error;
+    u_ = (u_.array() / s_.array()).sqrt();
+    const double big = std::exp(kAbsorbLog);
+    if (u_.maxCoeff() > big || u_.minCoeff() < 1.0 / big) form_kernel(eps_);
+    return error;
+  }
+
+  // OT_eps(a, a) = <a, f> + <a, T(f)> for the current potential f (the dual value of the pair
+  // f, g = T(f), whose plan has exact column sums; Feydy et al.'s final extrapolation).
+  double value() {
+    if (!kernel_sums()) kernel_sums();
+    return 2.0 * a_.dot(f_) + eps_ * a_.dot((u_.array() / s_.array()).log().matrix());
+  }
+
+  // The result in the form of Solver::finish for the potentials f = T(h), g = h of the current
+  // potential h: exact rows, plan P = diag(a / K(a u)) K diag(a u), on the full index sets.
+  void finish(const Vector& a, SinkhornResult& r) {
+    if (!kernel_sums()) kernel_sums();
+    const Index n = a_.size();
+    const Vector f = f_.array() - eps_ * s_.array().log();
+    const Vector g = f_.array() + eps_ * u_.array().log();
+    const Vector row = a_.cwiseQuotient(s_);
+    const Vector col = a_.cwiseProduct(u_);
+    for (Index j = 0; j < n; ++j) {
+      for (Index i = 0; i < j; ++i) kernel_(i, j) = kernel_(j, i);
+    }
+    for (Index j = 0; j < n; ++j) kernel_.col(j).array() *= row.array() * col(j);
+    const Index m = cost_.rows();
+    if (full_) {
+      r.plan = std::move(kernel_);
+      r.f = f;
+      r.g = g;
+    } else {
+      r.plan = Matrix::Zero(m, m);
+      for (Index j = 0; j < n; ++j) {
+        for (Index i = 0; i < n; ++i) r.plan(idx_[i], idx_[j]) = kernel_(i, j);
+      }
+      kernel_.resize(0, 0);
+      std::vector<bool> inside(m, false);
+      r.f.resize(m);
+      r.g.resize(m);
+      for (Index i = 0; i < n; ++i) {
+        inside[idx_[i]] = true;
+        r.f(idx_[i]) = f(i);
+        r.g(idx_[i]) = g(i);
+      }
+      for (Index i = 0; i < m; ++i) {
+        if (inside[i]) continue;
+        r.f(i) = c_transform(cost_.row(i).transpose(), idx_, g, log_a_, eps_);
+        r.g(i) = c_transform(cost_.col(i), idx_, f, log_a_, eps_);
+      }
+    }
+    double cost = 0.0;
+    double error = 0.0;
+    for (Index j = 0; j < m; ++j) {
+      cost += r.plan.col(j).dot(cost_.col(j));
+      error += std::abs(r.plan.col(j).sum() - a(j));
+    }
+    r.transport_cost = cost;
+    r.marginal_error = error;
+    r.value = a.dot(r.f) + a.dot(r.g);
+  }
+
+ private:
+  // C on the support, read from the lower triangle.
+  double c(Index i, Index j) const { return i >= j ? cost_(idx_[i], idx_[j]) : cost_(idx_[j], idx_[i]); }
+
+  void absorb() {
+    if (eps_ > 0.0) f_.array() += eps_ * u_.array().log();
+    u_.setOnes();
+  }
+
+  // s = K (a u); false, after a rescue (u = 1 then), when some entry is 0 or infinite.
+  bool kernel_sums() {
+    au_ = a_.cwiseProduct(u_);
+    s_.noalias() = kernel_.selfadjointView<Eigen::Lower>() * au_;
+    if (positive_finite(s_)) return true;
+    rescue();
+    return false;
+  }
+
+  // An exact log-domain averaged update f <- (f + T(f)) / 2, then the kernel again. Afterwards
+  // K_ij <= 1 / sqrt(a_i a_j) (T(f)_i + f_j - C_ij <= -eps log a_j), so no kernel entry overflows.
+  void rescue() {
+    absorb();
+    const Index n = a_.size();
+    Vector t(n);
+    for (Index i = 0; i < n; ++i) {
+      t(i) = soft_min(n, [&](Index j) { return log_a_(j) + (f_(j) - c(i, j)) / eps_; }, eps_);
+    }
+    f_ = 0.5 * (f_ + t);
+    form_kernel(eps_);
+  }
+
+  const CostRef& cost_;
+  std::vector<Index> idx_;
+  bool full_ = true;
+  Vector a_, log_a_, f_, u_, au_, s_;
   Matrix kernel_;
   double eps_ = 0.0;
 };
@@ -370,6 +538,71 @@ SinkhornResult solve(const Vector& a, const Vector& b, const CostRef& cost, doub
   return r;
 }
 
+// OT_eps(a, a) for a symmetric cost (lower triangle read) by SymmetricSolver, with the epsilon
+// stages of solve(); r, when given, receives the full result.
+double solve_symmetric(const Vector& a, const CostRef& cost, double eps, const SinkhornOptions& o,
+                       SinkhornResult* r = nullptr) {
+  SymmetricSolver solver(a, cost);
+  double e = eps;
+  if (o.epsilon_scaling) e = std::max(eps, solver.cost_scale());
+  solver.form_kernel(e);
+  long iterations = 0;
+  bool converged = false;
+  for (;;) {
+    const bool last = e == eps;
+    // The returned plan (rows made exact) has at most twice the error of the symmetric plan.
+    const double stop = last ? 0.5 * o.tolerance : std::max(o.tolerance, kStageTolerance);
+    bool done = false;
+    while (iterations < o.max_iterations) {
+      const double error = solver.iterate(stop);
+      ++iterations;
+      if (error >= 0.0 && error <= stop) {
+        done = true;
+        break;
+      }
+    }
+    if (last) {
+      converged = done;
+      break;
+    }
+    e = done ? std::max(eps, o.scaling_factor * e) : eps;
+    solver.next_stage(e, e == eps);
+    if (!done) break;
+  }
+  if (r == nullptr) return solver.value();
+  solver.finish(a, *r);
+  r->iterations = iterations;
+  r->converged = converged;
+  return r->value;
+}
+
+// Whether the square matrix c is symmetric up to rounding, |C_ij - C_ji| <= 1e-12 max |C| (in
+// tiles, to read the transpose cache-friendly).
+bool nearly_symmetric(const CostRef& c) {
+  if (c.rows() != c.cols()) return false;
+  const Index n = c.rows();
+  const double bound = 1e-12 * c.cwiseAbs().maxCoeff();
+  constexpr Index kTile = 64;
+  for (Index j0 = 0; j0 < n; j0 += kTile) {
+    for (Index i0 = j0; i0 < n; i0 += kTile) {
+      const Index jn = std::min(n, j0 + kTile), in = std::min(n, i0 + kTile);
+      for (Index j = j0; j < jn; ++j) {
+        for (Index i = std::max(i0, j + 1); i < in; ++i) {
+          if (std::abs(c(i, j) - c(j, i)) > bound) return false;
+        }
+      }
+    }
+  }
+  return true;
+}
+
+// OT_eps(a, b) for the divergence: the symmetric solver when the problem is symmetric (b = a and
+// C symmetric up to rounding), otherwise the general one.
+double divergence_term(const Vector& a, const Vector& b, const CostRef& cost, double eps, const SinkhornOptions& o) {
+  if (a.size() == b.size() && a == b && nearly_symmetric(cost)) return solve_symmetric(a, cost, eps, o);
+  return solve(a, b, cost, eps, o).value;
+}
+
 }  // namespace
 
 SinkhornResult sinkhorn(const VectorRef& a, const VectorRef& b, const Eigen::Ref<const Matrix>& cost, double eps,
@@ -381,6 +614,20 @@ SinkhornResult sinkhorn(const VectorRef& a, const VectorRef& b, const Eigen::Ref
   const Vector wa = measure_weights(a, cost.rows(), where, "a");
   const Vector wb = measure_weights(b, cost.cols(), where, "b");
   return solve(wa, wb, cost, eps, options);
+}
+
+SinkhornResult sinkhorn_symmetric(const VectorRef& a, const Eigen::Ref<const Matrix>& cost, double eps,
+                                  const SinkhornOptions& options) {
+  const std::string where = "sinkhorn_symmetric";
+  check_options(eps, options, where);
+  require(cost.rows() > 0, where, "the cost matrix is empty");
+  require(cost.rows() == cost.cols(), where, "the cost matrix must be square");
+  require(all_finite(cost), where, "the cost matrix has a non-finite entry");
+  require(nearly_symmetric(cost), where, "the cost matrix must be symmetric");
+  const Vector wa = measure_weights(a, cost.rows(), where, "a");
+  SinkhornResult r;
+  solve_symmetric(wa, cost, eps, options, &r);
+  return r;
 }
 
 double sinkhorn_divergence(const VectorRef& a, const VectorRef& b, const Eigen::Ref<const Matrix>& cost_ab,
@@ -397,9 +644,9 @@ double sinkhorn_divergence(const VectorRef& a, const VectorRef& b, const Eigen::
           "a cost matrix has a non-finite entry");
   const Vector wa = measure_weights(a, n, where, "a");
   const Vector wb = measure_weights(b, m, where, "b");
-  const double ab = solve(wa, wb, cost_ab, eps, options).value;
-  const double aa = solve(wa, wa, cost_aa, eps, options).value;
-  const double bb = solve(wb, wb, cost_bb, eps, options).value;
+  const double ab = divergence_term(wa, wb, cost_ab, eps, options);
+  const double aa = divergence_term(wa, wa, cost_aa, eps, options);
+  const double bb = divergence_term(wb, wb, cost_bb, eps, options);
   return ab - 0.5 * (aa + bb);
 }
 
@@ -412,14 +659,14 @@ double sinkhorn_divergence(const PointsRef& x, const PointsRef& y, double eps, c
   const Vector a = measure_weights(wx, x.rows(), where, "wx");
   const Vector b = measure_weights(wy, y.rows(), where, "wy");
   const Matrix cab = ground_cost(x, y, p);
-  const double ab = solve(a, b, cab, eps, options).value;
+  const double ab = divergence_term(a, b, cab, eps, options);
   double aa = 0.0;
   {
     const Matrix caa = ground_cost(x, x, p);
-    aa = solve(a, a, caa, eps, options).value;
+    aa = divergence_term(a, a, caa, eps, options);
   }
   const Matrix cbb = ground_cost(y, y, p);
-  const double bb = solve(b, b, cbb, eps, options).value;
+  const double bb = divergence_term(b, b, cbb, eps, options);
   return ab - 0.5 * (aa + bb);
 }
 

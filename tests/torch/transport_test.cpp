@@ -256,10 +256,13 @@ void expect_gradient(const std::function<torch::Tensor(const torch::Tensor&)>& f
   }
 }
 
-SinkhornTensorOptions tight() {
-  SinkhornTensorOptions o;
-  o.tolerance = 1e-13;
-  o.max_iterations = 20000;
+// Options of the tensor Sinkhorn (or, as Options, of the Eigen one) with a tight stopping
+// tolerance and room for the iterations it needs.
+template <class Options = SinkhornTensorOptions>
+Options tight(double tolerance = 1e-13, long max_iterations = 20000) {
+  Options o;
+  o.tolerance = tolerance;
+  o.max_iterations = max_iterations;
   return o;
 }
 
@@ -354,8 +357,7 @@ TEST(TorchTransportSinkhorn, SmallEpsApproachesExactOt) {
     for (int i = 0; i < 3; ++i) s += c[i][perm[i]].item<double>() / 3;
     best = std::min(best, s);
   } while (std::next_permutation(perm.begin(), perm.end()));
-  auto o = tight();
-  o.tolerance = 1e-9;
+  const auto o = tight(1e-9);
   const auto r = odyn::torch::sinkhorn({}, {}, c, 1e-2, o);
   EXPECT_TRUE(r.converged);
   EXPECT_NEAR(r.transport_cost.item<double>(), best, 1e-6);
@@ -456,8 +458,7 @@ TEST(TorchTransportDivergence, MatchesLongDoubleReference) {
 TEST(TorchTransportDivergence, DebiasingTermsConvergeOnClusteredClouds) {
   const torch::Tensor x = normal_cloud(10, 3, 52), y = normal_cloud(10, 3, 53, 0.3);
   const torch::Tensor cyy = (y.unsqueeze(1) - y.unsqueeze(0)).square().sum(-1);
-  SinkhornTensorOptions o = tight();
-  o.max_iterations = 2000;
+  const auto o = tight(1e-13, 2000);
   EXPECT_FALSE(odyn::torch::sinkhorn({}, {}, cyy, 0.5, o).converged);
   EXPECT_NEAR(odyn::torch::sinkhorn_divergence(x, y, 0.5, 2.0, tight()).item<double>(),
               double(long_divergence(to_long(x), to_long(y), 0.5, 2.0)), 1e-10);
@@ -729,12 +730,8 @@ TEST(TorchTransportEigen, SinkhornValueAndPotentials) {
   torch::Tensor a = torch::arange(1, 13, torch::kDouble);
   a = a / a.sum();
   const Eigen::VectorXd ea = to_matrix(a.unsqueeze(1)).col(0);
-  odyn::transport::SinkhornOptions eo;
-  eo.tolerance = 1e-12;
-  eo.max_iterations = 100000;
-  SinkhornTensorOptions to;
-  to.tolerance = 1e-12;
-  to.max_iterations = 100000;
+  const auto eo = tight<odyn::transport::SinkhornOptions>(1e-12, 100000);
+  const auto to = tight(1e-12, 100000);
   for (const double eps : {1.0, 0.3}) {
     const auto e = odyn::transport::sinkhorn(ea, Eigen::VectorXd(), to_matrix(c), eps, eo);
     const auto t = odyn::torch::sinkhorn(a, {}, c, eps, to);
@@ -748,12 +745,8 @@ TEST(TorchTransportEigen, SinkhornValueAndPotentials) {
 }
 
 TEST(TorchTransportEigen, SinkhornDivergence) {
-  odyn::transport::SinkhornOptions eo;
-  eo.tolerance = 1e-12;
-  eo.max_iterations = 100000;
-  SinkhornTensorOptions to;
-  to.tolerance = 1e-12;
-  to.max_iterations = 100000;
+  const auto eo = tight<odyn::transport::SinkhornOptions>(1e-12, 100000);
+  const auto to = tight(1e-12, 100000);
   for (const double p : {2.0, 1.0}) {
     for (const int m : {10, 7}) {
       const torch::Tensor x = normal_cloud(10, 3, 52), y = normal_cloud(m, 3, 53, 0.3);

@@ -16,8 +16,11 @@
 #include "odyn/transport/sinkhorn.hpp"
 #include "odyn/transport/sliced.hpp"
 #include "odyn/transport/wasserstein_1d.hpp"
+#include "transport_test_util.hpp"
 
 namespace ot = odyn::transport;
+using odyn::test::random_weights;
+using odyn::test::uniform_cloud;
 using ot::Matrix;
 using ot::Vector;
 
@@ -31,19 +34,12 @@ Matrix gaussian_sample(Eigen::Index n, const Vector& mean, const Matrix& cov, st
   return (z * l.transpose()).rowwise() + mean.transpose();
 }
 
-Matrix uniform_sample(Eigen::Index n, Eigen::Index d, std::mt19937_64& rng) {
-  std::uniform_real_distribution<double> u;
-  Matrix x(n, d);
-  for (Eigen::Index i = 0; i < x.size(); ++i) x.data()[i] = u(rng);
-  return x;
-}
-
-Vector random_weights(Eigen::Index n, std::mt19937_64& rng, bool with_zeros) {
-  std::uniform_real_distribution<double> u(0.1, 1.0);
-  Vector w(n);
-  for (Eigen::Index i = 0; i < n; ++i) w(i) = with_zeros && i % 4 == 1 ? 0.0 : u(rng);
-  return w / w.sum();
-}
+// N(m1, s1) and N(m2, s2) in 2-D: shifted means, correlated covariances of different shapes.
+struct GaussianPair {
+  Vector m1 = Vector::Zero(2), m2 = (Vector(2) << 1.0, -0.5).finished();
+  Matrix s1 = (Matrix(2, 2) << 1.0, 0.3, 0.3, 0.5).finished();
+  Matrix s2 = (Matrix(2, 2) << 0.6, -0.2, -0.2, 1.2).finished();
+};
 
 }  // namespace
 
@@ -52,8 +48,8 @@ Vector random_weights(Eigen::Index n, std::mt19937_64& rng, bool with_zeros) {
 TEST(TransportCross, OneDimensionalEqualsNetworkSimplex) {
   std::mt19937_64 rng(11);
   for (double p : {1.0, 1.5, 2.0, 3.0}) {
-    const Matrix x = uniform_sample(37, 1, rng) * 3.0;
-    const Matrix y = uniform_sample(23, 1, rng).array() + 1.0;
+    const Matrix x = uniform_cloud(37, 1, rng) * 3.0;
+    const Matrix y = uniform_cloud(23, 1, rng).array() + 1.0;
     const Vector wx = random_weights(37, rng, true), wy = random_weights(23, rng, false);
     const double w1d = ot::wasserstein_1d(x.col(0), y.col(0), p, wx, wy);
     const ot::EmdResult exact = ot::emd(wx, wy, ot::ground_cost(x, y, p));
@@ -68,7 +64,7 @@ TEST(TransportCross, OneDimensionalEqualsNetworkSimplex) {
 TEST(TransportCross, SinkhornApproachesExactAsEpsilonShrinks) {
   std::mt19937_64 rng(12);
   const Eigen::Index n = 60, m = 45;
-  const Matrix x = uniform_sample(n, 2, rng), y = uniform_sample(m, 2, rng);
+  const Matrix x = uniform_cloud(n, 2, rng), y = uniform_cloud(m, 2, rng);
   const Vector a = random_weights(n, rng, false), b = random_weights(m, rng, false);
   const Matrix c = ot::ground_cost(x, y, 2.0);
   const double exact = ot::emd2(a, b, c);
@@ -91,12 +87,7 @@ TEST(TransportCross, SinkhornApproachesExactAsEpsilonShrinks) {
 // its bias decays like n^(-1/2) in 2-D (Fournier & Guillin 2015, up to a log factor), so the mean
 // error over seeds shrinks from n = 100 to n = 900 and is small at 900.
 TEST(TransportCross, GaussianClosedFormAgainstExactOnSamples) {
-  Vector m1(2), m2(2);
-  m1 << 0.0, 0.0;
-  m2 << 1.0, -0.5;
-  Matrix s1(2, 2), s2(2, 2);
-  s1 << 1.0, 0.3, 0.3, 0.5;
-  s2 << 0.6, -0.2, -0.2, 1.2;
+  const auto [m1, m2, s1, s2] = GaussianPair();
   const double truth = ot::bures_wasserstein(m1, s1, m2, s2);
   std::vector<double> mean_error;
   for (Eigen::Index n : {100, 300, 900}) {
@@ -120,12 +111,7 @@ TEST(TransportCross, GaussianClosedFormAgainstExactOnSamples) {
 // 20000 points and 2000 directions estimate it within a few percent (sampling error of each 1-D W_2
 // about n^(-1/2) relative, direction error 1/sqrt(2000) of the spread of the integrand).
 TEST(TransportCross, SlicedAgainstGaussianQuadrature) {
-  Vector m1(2), m2(2);
-  m1 << 0.0, 0.0;
-  m2 << 1.0, -0.5;
-  Matrix s1(2, 2), s2(2, 2);
-  s1 << 1.0, 0.3, 0.3, 0.5;
-  s2 << 0.6, -0.2, -0.2, 1.2;
+  const auto [m1, m2, s1, s2] = GaussianPair();
   double integral = 0.0;
   const int q = 4096;
   for (int i = 0; i < q; ++i) {
@@ -162,7 +148,7 @@ TEST(TransportCross, KnnKlAgainstGaussianClosedForm) {
 // The Frechet distance of two samples is the squared Bures distance between their fitted Gaussians.
 TEST(TransportCross, FrechetIsSquaredBuresOfSampleMoments) {
   std::mt19937_64 rng(4);
-  const Matrix x = uniform_sample(50, 3, rng), y = uniform_sample(70, 3, rng) * 2.0;
+  const Matrix x = uniform_cloud(50, 3, rng), y = uniform_cloud(70, 3, rng) * 2.0;
   const auto moments = [](const Matrix& s) {
     const Vector mean = s.colwise().mean().transpose();
     const Matrix c = s.rowwise() - mean.transpose();
@@ -180,7 +166,7 @@ TEST(TransportCross, FrechetIsSquaredBuresOfSampleMoments) {
 // divergence, its stopping tolerance (1e-9 marginal error) times the cost scale.
 TEST(TransportCross, TranslationAndPermutationInvariance) {
   std::mt19937_64 rng(8);
-  const Matrix x = uniform_sample(40, 2, rng), y = uniform_sample(30, 2, rng).array() + 0.5;
+  const Matrix x = uniform_cloud(40, 2, rng), y = uniform_cloud(30, 2, rng).array() + 0.5;
   Eigen::RowVector2d shift(10.0, -7.0);
   const Matrix xs = x.rowwise() + shift, ys = y.rowwise() + shift;
   Eigen::PermutationMatrix<Eigen::Dynamic> perm(40);

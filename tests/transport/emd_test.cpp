@@ -13,10 +13,12 @@
 #include <vector>
 
 #include "odyn/core/error.hpp"
+#include "transport_test_util.hpp"
 
 namespace {
 
 using odyn::InvalidArgument;
+using odyn::test::uniform_cloud;
 using odyn::transport::emd;
 using odyn::transport::emd2;
 using odyn::transport::emd_points;
@@ -27,15 +29,8 @@ using odyn::transport::ground_cost;
 using odyn::transport::Matrix;
 using odyn::transport::Vector;
 
-Matrix random_matrix(Eigen::Index rows, Eigen::Index cols, std::mt19937_64& rng, double lo = 0.0, double hi = 1.0) {
-  std::uniform_real_distribution<double> u(lo, hi);
-  Matrix m(rows, cols);
-  for (Eigen::Index j = 0; j < cols; ++j) {
-    for (Eigen::Index i = 0; i < rows; ++i) m(i, j) = u(rng);
-  }
-  return m;
-}
-
+// Weights 0.1 + U[0, 1), each set to 0 with probability zero_fraction, normalised to sum 1 (unlike
+// odyn::test::random_weights, the zeros fall at random places).
 Vector random_weights(Eigen::Index n, std::mt19937_64& rng, double zero_fraction = 0.0) {
   std::uniform_real_distribution<double> u(0.0, 1.0);
   Vector w(n);
@@ -122,7 +117,7 @@ TEST(EmdTiny, MatchesBruteForceAssignment) {
   std::mt19937_64 rng(11);
   for (int n = 1; n <= 7; ++n) {
     for (int rep = 0; rep < 3; ++rep) {
-      const Matrix c = random_matrix(n, n, rng);
+      const Matrix c = uniform_cloud(n, n, rng);
       const EmdResult r = emd(Vector(), Vector(), c);
       // Both are sums of n terms of size <= 1: the gap is rounding, far below 1e-12.
       EXPECT_NEAR(r.cost, brute_force_assignment(c), 1e-12 * std::max(1e-3, r.cost)) << "n = " << n;
@@ -138,7 +133,7 @@ TEST(EmdDuality, RandomWeightsUnequalSizes) {
   for (const auto& shape : shapes) {
     const Vector a = random_weights(shape[0], rng);
     const Vector b = random_weights(shape[1], rng);
-    const Matrix c = random_matrix(shape[0], shape[1], rng, -2.0, 5.0);
+    const Matrix c = uniform_cloud(shape[0], shape[1], rng, -2.0, 5.0);
     const EmdResult r = emd(a, b, c);
     expect_certificate(a, b, c, r);
   }
@@ -148,14 +143,14 @@ TEST(EmdDuality, UnnormalisedEqualMass) {
   std::mt19937_64 rng(13);
   const Vector a = random_weights(20, rng);
   const Vector b = random_weights(15, rng);
-  const Matrix c = random_matrix(20, 15, rng);
+  const Matrix c = uniform_cloud(20, 15, rng);
   const EmdResult r1 = emd(a, b, c);
   const EmdResult r3 = emd(3.0 * a, 3.0 * b, c);
   // The problem is linear in the mass: a sum of <= 34 terms of size <= 3, rounding only.
   EXPECT_NEAR(r3.cost, 3.0 * r1.cost, 1e-13);
   expect_certificate(3.0 * a, 3.0 * b, c, r3);
   // A block of a larger matrix (outer stride != rows) gives the same as its copy.
-  const Matrix big = random_matrix(31, 40, rng);
+  const Matrix big = uniform_cloud(31, 40, rng);
   const Matrix sub = big.block(4, 9, 20, 15);
   EXPECT_EQ(emd2(a, b, big.block(4, 9, 20, 15)), emd2(a, b, sub));
   // A mismatch inside the tolerance is accepted; b is rescaled to a's total.
@@ -168,8 +163,8 @@ TEST(EmdOneDim, MatchesMonotoneCoupling) {
   for (const double p : {1.0, 1.5, 2.0, 3.0}) {
     const Eigen::Index n = 40;
     const Eigen::Index m = 27;
-    const Matrix x = random_matrix(n, 1, rng, -3.0, 3.0);
-    const Matrix y = random_matrix(m, 1, rng, -1.0, 4.0);
+    const Matrix x = uniform_cloud(n, 1, rng, -3.0, 3.0);
+    const Matrix y = uniform_cloud(m, 1, rng, -1.0, 4.0);
     const Vector a = random_weights(n, rng, 0.2);
     const Vector b = random_weights(m, rng, 0.2);
     const Matrix c = ground_cost(x, y, p);
@@ -184,8 +179,8 @@ TEST(EmdOneDim, MatchesMonotoneCoupling) {
 
 TEST(EmdPoints, MatchesDenseCost) {
   std::mt19937_64 rng(15);
-  const Matrix x = random_matrix(35, 3, rng, -1.0, 2.0);
-  const Matrix y = random_matrix(50, 3, rng, 0.0, 3.0);
+  const Matrix x = uniform_cloud(35, 3, rng, -1.0, 2.0);
+  const Matrix y = uniform_cloud(50, 3, rng, 0.0, 3.0);
   const Vector a = random_weights(35, rng, 0.1);
   const Vector b = random_weights(50, rng, 0.1);
   for (const double p : {1.0, 1.5, 2.0}) {
@@ -203,7 +198,7 @@ TEST(EmdDegenerate, ZeroWeights) {
   std::mt19937_64 rng(16);
   const Vector a = random_weights(25, rng, 0.4);
   const Vector b = random_weights(18, rng, 0.4);
-  const Matrix c = random_matrix(25, 18, rng);
+  const Matrix c = uniform_cloud(25, 18, rng);
   const EmdResult r = emd(a, b, c);
   expect_certificate(a, b, c, r);
   // Same as the problem without the zero-weight rows and columns.
@@ -228,18 +223,18 @@ TEST(EmdDegenerate, ZeroWeights) {
 
 TEST(EmdDegenerate, DuplicatePointsAndSingletons) {
   std::mt19937_64 rng(17);
-  Matrix x = random_matrix(12, 2, rng);
+  Matrix x = uniform_cloud(12, 2, rng);
   x.middleRows(6, 6) = x.topRows(6);  // every point twice
-  const Matrix y = random_matrix(9, 2, rng);
+  const Matrix y = uniform_cloud(9, 2, rng);
   const EmdResult r = emd_points(x, y);
   expect_certificate(Vector::Constant(12, 1.0 / 12), Vector::Constant(9, 1.0 / 9), ground_cost(x, y), r);
   // Identical clouds: cost 0.
   EXPECT_NEAR(emd_points(x, x).cost, 0.0, 1e-15);
   // n = 1: everything moves from the single source; the cost is the b-weighted mean cost.
   const Vector b = random_weights(9, rng);
-  const Matrix c1 = random_matrix(1, 9, rng);
+  const Matrix c1 = uniform_cloud(1, 9, rng);
   EXPECT_NEAR(emd2(Vector(), b, c1), c1.row(0).dot(b), 1e-15);
-  const Matrix c2 = random_matrix(9, 1, rng);
+  const Matrix c2 = uniform_cloud(9, 1, rng);
   EXPECT_NEAR(emd2(b, Vector(), c2), c2.col(0).dot(b), 1e-15);
   expect_certificate(b, Vector::Ones(1), c2, emd(b, Vector(), c2));
   const Matrix c11 = Matrix::Constant(1, 1, 2.5);
@@ -308,8 +303,8 @@ TEST(EmdInvariance, PermutationAndConstantShift) {
   std::mt19937_64 rng(18);
   const Eigen::Index n = 30;
   const Eigen::Index m = 22;
-  const Matrix x = random_matrix(n, 2, rng);
-  const Matrix y = random_matrix(m, 2, rng);
+  const Matrix x = uniform_cloud(n, 2, rng);
+  const Matrix y = uniform_cloud(m, 2, rng);
   const Vector a = random_weights(n, rng);
   const Vector b = random_weights(m, rng);
   const EmdResult r = emd_points(x, y, a, b);
@@ -357,7 +352,7 @@ TEST(EmdInvariance, PermutationAndConstantShift) {
 
 TEST(EmdIterations, MaxIterationsReturnsStatus) {
   std::mt19937_64 rng(19);
-  const Matrix c = random_matrix(40, 40, rng);
+  const Matrix c = uniform_cloud(40, 40, rng);
   EmdOptions options;
   options.max_iterations = 5;
   EmdResult r;
@@ -419,8 +414,8 @@ TEST(EmdInvalid, RejectsBadInput) {
 TEST(EmdLarger, CertificateOnUniformClouds) {
   // A mid-size problem exercising many pivots, deep trees and the block search over many blocks.
   std::mt19937_64 rng(20);
-  const Matrix x = random_matrix(300, 2, rng);
-  const Matrix y = random_matrix(260, 2, rng);
+  const Matrix x = uniform_cloud(300, 2, rng);
+  const Matrix y = uniform_cloud(260, 2, rng);
   const Matrix c = ground_cost(x, y);
   const EmdResult r = emd(Vector(), Vector(), c);
   expect_certificate(Vector::Constant(300, 1.0 / 300), Vector::Constant(260, 1.0 / 260), c, r);

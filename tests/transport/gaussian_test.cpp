@@ -3,17 +3,18 @@
 #include <gtest/gtest.h>
 
 #include <Eigen/LU>
-#include <Eigen/QR>
 #include <cmath>
 #include <limits>
-#include <random>
 
 #include "odyn/core/error.hpp"
 #include "odyn/linalg/sqrtm.hpp"
+#include "transport_test_util.hpp"
 
 namespace {
 
 using odyn::InvalidArgument;
+using odyn::test::normal_cloud;
+using odyn::test::random_rotation;
 using odyn::transport::bures_wasserstein;
 using odyn::transport::frechet_distance;
 using odyn::transport::gaussian_kl;
@@ -25,22 +26,9 @@ constexpr double kEps = std::numeric_limits<double>::epsilon();
 using MatrixL = Eigen::Matrix<long double, Eigen::Dynamic, Eigen::Dynamic>;
 using VectorL = Eigen::Matrix<long double, Eigen::Dynamic, 1>;
 
-Matrix normal_matrix(Eigen::Index rows, Eigen::Index cols, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<double> normal;
-  Matrix x(rows, cols);
-  for (Eigen::Index i = 0; i < x.size(); ++i) x.data()[i] = normal(rng);
-  return x;
-}
-
-Matrix rotation(Eigen::Index d, std::uint64_t seed) {
-  const Eigen::HouseholderQR<Matrix> qr(normal_matrix(d, d, seed));
-  return qr.householderQ() * Matrix::Identity(d, d);
-}
-
 // A random SPD matrix A A^T / d + shift I, exactly symmetric.
 Matrix random_spd(Eigen::Index d, std::uint64_t seed, double shift = 0.1) {
-  const Matrix a = normal_matrix(d, d, seed);
+  const Matrix a = normal_cloud(d, d, seed);
   Matrix s = a * a.transpose() / static_cast<double>(d) + shift * Matrix::Identity(d, d);
   return (s + s.transpose()) / 2;
 }
@@ -57,13 +45,13 @@ double w2_squared_tolerance(const Matrix& s1, const Matrix& s2) {
 
 TEST(BuresWasserstein, CommutingCovariancesReduceToRootDifference) {
   const int d = 4;
-  const Matrix q = rotation(d, 1);
+  const Matrix q = random_rotation(d, 1);
   Vector l1(d), l2(d);
   l1 << 0.5, 2.0, 3.0, 0.1;
   l2 << 1.5, 0.2, 3.0, 4.0;
   const Matrix s1 = symmetric(q * l1.asDiagonal() * q.transpose());
   const Matrix s2 = symmetric(q * l2.asDiagonal() * q.transpose());
-  const Vector m1 = normal_matrix(d, 1, 2).col(0), m2 = normal_matrix(d, 1, 3).col(0);
+  const Vector m1 = normal_cloud(d, 1, 2).col(0), m2 = normal_cloud(d, 1, 3).col(0);
   // ||S1^1/2 - S2^1/2||_F^2 = sum (sqrt l1 - sqrt l2)^2 for simultaneously diagonalisable S1, S2.
   const double expected = (m1 - m2).squaredNorm() + (l1.cwiseSqrt() - l2.cwiseSqrt()).squaredNorm();
   const double w = bures_wasserstein(m1, s1, m2, s2);
@@ -87,7 +75,7 @@ TEST(BuresWasserstein, TwoByTwoClosedForm) {
   // For 2 x 2 PSD M, tr M^1/2 = sqrt(tr M + 2 sqrt(det M)); M = S1^1/2 S2 S1^1/2 has tr M = tr(S1 S2)
   // and det M = det S1 det S2.
   const Matrix s1 = random_spd(2, 4), s2 = random_spd(2, 5);
-  const Vector m1 = normal_matrix(2, 1, 6).col(0), m2 = normal_matrix(2, 1, 7).col(0);
+  const Vector m1 = normal_cloud(2, 1, 6).col(0), m2 = normal_cloud(2, 1, 7).col(0);
   const double cross = std::sqrt((s1 * s2).trace() + 2 * std::sqrt(s1.determinant() * s2.determinant()));
   const double expected = (m1 - m2).squaredNorm() + s1.trace() + s2.trace() - 2 * cross;
   const double w = bures_wasserstein(m1, s1, m2, s2);
@@ -97,7 +85,7 @@ TEST(BuresWasserstein, TwoByTwoClosedForm) {
 TEST(BuresWasserstein, SymmetricAndZeroForEqualGaussians) {
   const int d = 6;
   const Matrix s1 = random_spd(d, 8), s2 = random_spd(d, 9);
-  const Vector m1 = normal_matrix(d, 1, 10).col(0), m2 = normal_matrix(d, 1, 11).col(0);
+  const Vector m1 = normal_cloud(d, 1, 10).col(0), m2 = normal_cloud(d, 1, 11).col(0);
   const double ab = bures_wasserstein(m1, s1, m2, s2), ba = bures_wasserstein(m2, s2, m1, s1);
   EXPECT_NEAR(ab * ab, ba * ba, w2_squared_tolerance(s1, s2));
   const double same = bures_wasserstein(m1, s1, m1, s1);
@@ -124,7 +112,7 @@ TEST(BuresWasserstein, RankDeficientCovariances) {
   const double expected = u.squaredNorm() + v.squaredNorm() - 2 * std::abs(u.dot(v));
   EXPECT_NEAR(std::pow(bures_wasserstein(z3, su, z3, sv), 2), expected, w2_squared_tolerance(su, sv));
   // Point masses (zero covariance): the distance between the means.
-  const Vector m1 = normal_matrix(3, 1, 12).col(0), m2 = normal_matrix(3, 1, 13).col(0);
+  const Vector m1 = normal_cloud(3, 1, 12).col(0), m2 = normal_cloud(3, 1, 13).col(0);
   EXPECT_NEAR(bures_wasserstein(m1, Matrix::Zero(3, 3), m2, Matrix::Zero(3, 3)), (m1 - m2).norm(),
               4 * kEps * (m1 - m2).norm());
 }
@@ -158,7 +146,7 @@ TEST(BuresWasserstein, RejectsBadInput) {
 }
 
 TEST(SampleMoments, MatchLongDoubleTwoPass) {
-  Matrix x = normal_matrix(500, 3, 14);
+  Matrix x = normal_cloud(500, 3, 14);
   x.col(1) = x.col(1) * 3.0 + x.col(0);
   x.array() += 100.0;  // an offset that a one-pass formula would suffer from
   const auto m = sample_moments(x);
@@ -175,8 +163,8 @@ TEST(SampleMoments, MatchLongDoubleTwoPass) {
 
 TEST(FrechetDistance, IsSquaredBuresOfSampleMoments) {
   const int d = 5;
-  const Matrix x = normal_matrix(400, d, 15);
-  const Matrix y = (normal_matrix(300, d, 16) * random_spd(d, 17)).array() + 0.7;
+  const Matrix x = normal_cloud(400, d, 15);
+  const Matrix y = (normal_cloud(300, d, 16) * random_spd(d, 17)).array() + 0.7;
   const auto a = sample_moments(x), b = sample_moments(y);
   const double fid = frechet_distance(x, y);
   const double w = bures_wasserstein(a.mean, a.covariance, b.mean, b.covariance);
@@ -189,7 +177,7 @@ TEST(FrechetDistance, IsSquaredBuresOfSampleMoments) {
 }
 
 TEST(FrechetDistance, TranslatedSampleIsSquaredShift) {
-  const Matrix x = normal_matrix(200, 3, 18);
+  const Matrix x = normal_cloud(200, 3, 18);
   Eigen::RowVector3d c(0.5, -1.0, 2.0);
   const Matrix y = x.rowwise() + c;
   const auto a = sample_moments(x);
@@ -203,10 +191,10 @@ TEST(FrechetDistance, TranslatedSampleIsSquaredShift) {
 }
 
 TEST(FrechetDistance, RejectsBadInput) {
-  const Matrix x = normal_matrix(10, 2, 19);
+  const Matrix x = normal_cloud(10, 2, 19);
   EXPECT_THROW(frechet_distance(x.topRows(1), x), InvalidArgument);
   EXPECT_THROW(frechet_distance(x, x.topRows(1)), InvalidArgument);
-  EXPECT_THROW(frechet_distance(x, normal_matrix(10, 3, 20)), InvalidArgument);
+  EXPECT_THROW(frechet_distance(x, normal_cloud(10, 3, 20)), InvalidArgument);
   EXPECT_THROW(frechet_distance(Matrix(0, 2), x), InvalidArgument);
   Matrix bad = x;
   bad(3, 1) = std::numeric_limits<double>::quiet_NaN();
@@ -248,7 +236,7 @@ TEST(GaussianKl, OneDimensionAndDiagonalClosedForms) {
 TEST(GaussianKl, FullCovariancesMatchLongDoubleReference) {
   const int d = 5;
   const Matrix s1 = random_spd(d, 21), s2 = random_spd(d, 22);
-  const Vector m1 = normal_matrix(d, 1, 23).col(0), m2 = normal_matrix(d, 1, 24).col(0);
+  const Vector m1 = normal_cloud(d, 1, 23).col(0), m2 = normal_cloud(d, 1, 24).col(0);
   const double ref = kl_reference(m1, s1, m2, s2);
   // Triangular solves with condition numbers ~100: relative error well under 1e-12.
   EXPECT_NEAR(gaussian_kl(m1, s1, m2, s2), ref, 1e-12 * ref);
@@ -261,7 +249,7 @@ TEST(GaussianKl, FullCovariancesMatchLongDoubleReference) {
 TEST(GaussianKl, ZeroExactlyForEqualAndPositiveOtherwise) {
   const int d = 4;
   const Matrix s = random_spd(d, 25);
-  const Vector m = normal_matrix(d, 1, 26).col(0);
+  const Vector m = normal_cloud(d, 1, 26).col(0);
   // L^-1 L = I up to rounding: |.|_F^2 = d + O(d eps), log-determinants cancel exactly.
   EXPECT_LE(gaussian_kl(m, s, m, s), 16 * d * kEps);
   Vector m2 = m;

@@ -10,23 +10,15 @@
 #include <vector>
 
 #include "odyn/core/error.hpp"
+#include "transport_test_util.hpp"
 
 namespace {
 
 using odyn::InvalidArgument;
+using odyn::test::mean_and_standard_error;
+using odyn::test::normal_cloud;
 using odyn::transport::knn_kl_divergence;
 using odyn::transport::Matrix;
-
-// n x d points, each coordinate N(0, scale^2), the first one shifted by `shift`.
-Matrix normal_cloud(Eigen::Index n, Eigen::Index d, std::mt19937_64& rng, double shift = 0.0, double scale = 1.0) {
-  std::normal_distribution<double> normal;
-  Matrix x(n, d);
-  for (Eigen::Index j = 0; j < d; ++j) {
-    for (Eigen::Index i = 0; i < n; ++i) x(i, j) = scale * normal(rng);
-  }
-  x.col(0).array() += shift;
-  return x;
-}
 
 // KL(N(0, I_d) || N(mu e_1, s^2 I_d)) = (1/2) (d/s^2 + mu^2/s^2 - d + 2 d log s).
 double gaussian_kl(int d, double mu, double s) {
@@ -71,12 +63,6 @@ std::vector<double> repetitions(int d, double mu, double s, int reps, std::uint6
   return v;
 }
 
-double mean(const std::vector<double>& v) {
-  double s = 0.0;
-  for (double e : v) s += e;
-  return s / static_cast<double>(v.size());
-}
-
 // Tolerances of the Gaussian tests (k = 1, n = m = 5000). Over 20 seeded repetitions (seeds
 // 100..119, a different stream from the tests') the estimate had SD 0.026 (2-D), 0.027 (1-D) and
 // 0.026 (P = Q, 2-D), and mean error +0.006, +0.004, -0.006, within their standard errors (0.006):
@@ -87,7 +73,7 @@ constexpr int kReps = 8;
 
 void expect_close(const std::vector<double>& v, double truth) {
   for (double e : v) EXPECT_NEAR(e, truth, 5.0 * kSd + kBias);
-  EXPECT_NEAR(mean(v), truth, 5.0 * kSd / std::sqrt(static_cast<double>(v.size())) + kBias);
+  EXPECT_NEAR(mean_and_standard_error(v).mean, truth, 5.0 * kSd / std::sqrt(static_cast<double>(v.size())) + kBias);
 }
 
 TEST(KnnKl, MatchesClosedFormGaussianKl2D) {

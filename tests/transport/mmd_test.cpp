@@ -9,10 +9,13 @@
 #include <vector>
 
 #include "odyn/core/error.hpp"
+#include "transport_test_util.hpp"
 
 namespace {
 
 using odyn::InvalidArgument;
+using odyn::test::mean_and_standard_error;
+using odyn::test::normal_cloud;
 using odyn::transport::Kernel;
 using odyn::transport::KernelKind;
 using odyn::transport::Matrix;
@@ -23,17 +26,6 @@ using odyn::transport::mmd_permutation_test;
 using odyn::transport::MmdTest;
 
 const KernelKind kKinds[] = {KernelKind::gaussian, KernelKind::laplacian, KernelKind::imq, KernelKind::energy};
-
-// n x d standard normal points, shifted by `shift` in the first coordinate.
-Matrix normal_cloud(Eigen::Index n, Eigen::Index d, std::mt19937_64& rng, double shift = 0.0) {
-  std::normal_distribution<double> normal;
-  Matrix x(n, d);
-  for (Eigen::Index j = 0; j < d; ++j) {
-    for (Eigen::Index i = 0; i < n; ++i) x(i, j) = normal(rng);
-  }
-  x.col(0).array() += shift;
-  return x;
-}
 
 // The kernel in long double, from the distance of rows a.row(i) and b.row(j).
 long double kernel_ld(KernelKind kind, long double s, const Matrix& a, Eigen::Index i, const Matrix& b,
@@ -188,11 +180,7 @@ TEST(MmdUnbiased, MeanIsZeroWhenPEqualsQ) {
     const Matrix x = normal_cloud(20, 2, rng), y = normal_cloud(20, 2, rng);
     v.push_back(mmd2_unbiased(x, y, Kernel{KernelKind::gaussian, 1.0}));
   }
-  double mean = 0.0;
-  for (double e : v) mean += e / trials;
-  double var = 0.0;
-  for (double e : v) var += (e - mean) * (e - mean) / (trials - 1);
-  const double se = std::sqrt(var / trials);
+  const auto [mean, se] = mean_and_standard_error(v);
   EXPECT_LT(std::abs(mean), 4.0 * se) << "mean " << mean << " se " << se;
   // The biased V-statistic would sit at about 2 E k(0)/n = 0.1 above 0: the test separates them.
   EXPECT_LT(4.0 * se, 0.01);
@@ -211,11 +199,8 @@ TEST(MmdUnbiased, MeanMatchesClosedFormForShiftedGaussians) {
     v.push_back(mmd2_unbiased(x, y, Kernel{KernelKind::gaussian, 1.0}));
     EXPECT_GT(v.back(), 0.0);
   }
-  double mean = 0.0;
-  for (double e : v) mean += e / trials;
-  double var = 0.0;
-  for (double e : v) var += (e - mean) * (e - mean) / (trials - 1);
-  EXPECT_NEAR(mean, expected, 4.0 * std::sqrt(var / trials));
+  const auto [mean, se] = mean_and_standard_error(v);
+  EXPECT_NEAR(mean, expected, 4.0 * se);
 }
 
 TEST(MmdUnbiased, PositiveForShiftedSamplesWithEveryKernel) {
@@ -271,11 +256,8 @@ TEST(MmdLinear, MeanIsZeroWhenPEqualsQ) {
     const Matrix x = normal_cloud(50, 2, rng), y = normal_cloud(50, 2, rng);
     v.push_back(mmd2_linear(x, y, Kernel{KernelKind::gaussian, 1.0}));
   }
-  double mean = 0.0;
-  for (double e : v) mean += e / trials;
-  double var = 0.0;
-  for (double e : v) var += (e - mean) * (e - mean) / (trials - 1);
-  EXPECT_LT(std::abs(mean), 4.0 * std::sqrt(var / trials));
+  const auto [mean, se] = mean_and_standard_error(v);
+  EXPECT_LT(std::abs(mean), 4.0 * se);
 }
 
 TEST(MedianHeuristic, MatchesBruteForceMedian) {

@@ -2,20 +2,22 @@
 
 #include <gtest/gtest.h>
 
-#include <Eigen/QR>
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numeric>
-#include <random>
 #include <vector>
 
 #include "odyn/core/error.hpp"
 #include "odyn/transport/wasserstein_1d.hpp"
+#include "transport_test_util.hpp"
 
 namespace {
 
 using odyn::InvalidArgument;
+using odyn::test::mean_and_standard_error;
+using odyn::test::normal_cloud;
+using odyn::test::random_rotation;
 using odyn::transport::Matrix;
 using odyn::transport::max_sliced_wasserstein;
 using odyn::transport::sliced_directions;
@@ -25,19 +27,6 @@ using odyn::transport::wasserstein_1d;
 
 constexpr double kEps = std::numeric_limits<double>::epsilon();
 
-Matrix normal_cloud(Eigen::Index n, Eigen::Index d, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<double> normal;
-  Matrix x(n, d);
-  for (Eigen::Index i = 0; i < x.size(); ++i) x.data()[i] = normal(rng);
-  return x;
-}
-
-Matrix random_rotation(Eigen::Index d, std::uint64_t seed) {
-  const Eigen::HouseholderQR<Matrix> qr(normal_cloud(d, d, seed));
-  return qr.householderQ() * Matrix::Identity(d, d);
-}
-
 // W_p^p(theta#mu, theta#nu) for each direction, by wasserstein_1d on the projections.
 Vector projected_powers(const Matrix& x, const Matrix& y, const Matrix& theta, double p) {
   Vector v(theta.cols());
@@ -45,13 +34,6 @@ Vector projected_powers(const Matrix& x, const Matrix& y, const Matrix& theta, d
     v(l) = std::pow(wasserstein_1d(x * theta.col(l), y * theta.col(l), p), p);
   }
   return v;
-}
-
-// The sample standard deviation of the mean of v.
-double standard_error(const Vector& v) {
-  const double mean = v.mean();
-  return std::sqrt((v.array() - mean).square().sum() / static_cast<double>(v.size() - 1) /
-                   static_cast<double>(v.size()));
 }
 
 // W_p between uniform clouds of equal size n by brute force over the n! assignments (an optimal
@@ -141,7 +123,7 @@ TEST(SlicedWasserstein, RotationInvariantInExpectation) {
     // has SD sqrt(2) times the standard error of one. Allow 5 SD.
     const Vector terms = projected_powers(x, y, sliced_directions(d, n_proj, 9), p);
     EXPECT_NEAR(terms.mean(), a, 1e-12 * a);  // the estimator is the mean of these terms
-    EXPECT_NEAR(a, b, 5 * std::sqrt(2.0) * standard_error(terms)) << "p = " << p;
+    EXPECT_NEAR(a, b, 5 * std::sqrt(2.0) * mean_and_standard_error(terms).standard_error) << "p = " << p;
     // The rotated problem in the rotated directions is the original problem: equal terms.
     const Vector rotated_terms = projected_powers(xr, yr, r * sliced_directions(d, n_proj, 9), p);
     EXPECT_NEAR(rotated_terms.mean(), a, 1e-12 * a);

@@ -41,7 +41,7 @@ enum class CriticSampling {
 
 struct CriticOptions {
   int features = 256;                  // F, the number of Fourier features
-  double bandwidth = 0.0;              // w_k ~ N(0, I / bandwidth^2); 0: median pairwise distance of P u Q
+  double bandwidth = 0.0;              // w_k ~ N(0, I / bandwidth^2); 0: median_heuristic(P, Q, 1000, seed), mmd.hpp
   bool linear_terms = true;            // include c . z in the dictionary
   Eigen::Index r_points = 0;           // interpolate strategies: points drawn for r (0: max(4096, min(n + m, 65536)))
   int max_iterations = 500;            // L-BFGS iterations
