@@ -112,3 +112,36 @@ for n in names:
         cells = " | ".join(f"{b[p + '_over_hand'] - 1:+.0%}" for p in paths)
         print(f"| {n} | {d} | {cells} | {b['hand_ns']:.1f} |")
 PY
+
+# Transport: exact and entropic OT against POT, sliced and 1-D against POT and SciPy, MMD and kNN-KL
+# against PyTorch, NumPy and SciPy. Each benchmark writes its clouds as .npy into its directory and
+# its peer reads them there; transport_report.py prints the ratio tables (odyn / peer).
+tdir="$out/transport"
+mkdir -p "$tdir"
+run_pair() {  # run_pair NAME ENV_VAR BENCH_ARGS...: benchmark, then its peer on the same data
+  local name=$1 var=$2
+  shift 2
+  mkdir -p "$tdir/$name"
+  env "$var=$tdir/$name" "$build/bin/odyn_bench_$name" --benchmark_format=json --benchmark_repetitions=3 \
+    --benchmark_report_aggregates_only=true "$@" >"$tdir/$name.json"
+  env "$var=$tdir/$name" "$py" "$root/bench/peers/${name}_peer.py" >"$tdir/${name}_peer.json"
+}
+run_pair emd ODYN_BENCH_EMD_DIR
+run_pair sinkhorn ODYN_BENCH_SINKHORN_DIR
+run_pair sliced ODYN_BENCH_SLICED_DIR
+# MMD_u^2 at n = 10^5 is 2 x 10^10 kernel values (about 30 s in odyn, many minutes in PyTorch):
+# ODYN_BENCH_MMD_LARGE=1 includes it.
+if [[ "${ODYN_BENCH_MMD_LARGE:-0}" == 1 ]]; then
+  run_pair mmd ODYN_BENCH_MMD_DIR
+else
+  mkdir -p "$tdir/mmd"
+  ODYN_BENCH_MMD_DIR="$tdir/mmd" "$build/bin/odyn_bench_mmd" --benchmark_format=json --benchmark_repetitions=3 \
+    --benchmark_report_aggregates_only=true --benchmark_filter='-BM_Mmd2Unbiased/100000' >"$tdir/mmd.json"
+  "$py" "$root/bench/peers/mmd_peer.py" "$tdir/mmd" --max-unbiased 10000 >"$tdir/mmd_peer.json"
+fi
+"$py" "$root/bench/peers/transport_report.py" "$tdir"
+# Time against n for every estimator (CSV and a log-log PNG) and peak memory at n = 10^4.
+"$build/bin/odyn_exp_transport" scaling --out "$tdir"
+for method in exact exact-matrix sinkhorn sliced mmd knn-kl; do
+  "$build/bin/odyn_exp_transport" memory --method "$method" --n 10000
+done

@@ -187,7 +187,7 @@ int scaling(const std::vector<long>& sizes, int repeats, const std::string& out)
     const char* name;
     long max_n;
   };
-  const std::vector<Method> methods = {{"exact", 4000},    {"sinkhorn", 4000}, {"sliced", 100000},
+  const std::vector<Method> methods = {{"exact", 10000},    {"sinkhorn", 4000}, {"sliced", 100000},
                                        {"1d", 1000000},    {"gaussian", 1000000}, {"mmd", 30000},
                                        {"mmd-linear", 1000000}, {"knn-kl", 1000000}};
   std::vector<std::vector<double>> rows;

@@ -131,17 +131,254 @@ Tensor weights(const Tensor& w, const Tensor& cost3, int64_t k, const std::strin
   return w2;
 }
 
+// The exact log-domain update f_i = -eps log sum_j b_j exp((g_j - C_ij)/eps) from the cost: the
+// differentiable final step of solve().
 struct LogSinkhorn {
   Tensor loga, logb;  // (B, n), (B, m)
 
-  // f_i = -eps log sum_j b_j exp((g_j - C_ij)/eps), from minus_c = -C/eps.
-  Tensor update_f(const Tensor& minus_c, const Tensor& g, double eps) const {
-    return ::torch::logsumexp(minus_c + (logb + g / eps).unsqueeze(1), 2) * -eps;
+  Tensor update_f(const Tensor& c, const Tensor& g, double eps) const {
+    return ::torch::logsumexp(::torch::add((logb + g / eps).unsqueeze(1), c, -1.0 / eps), 2) * -eps;
   }
-  // g_j = -eps log sum_i a_i exp((f_i - C_ij)/eps).
-  Tensor update_g(const Tensor& minus_c, const Tensor& f, double eps) const {
-    return ::torch::logsumexp(minus_c + (loga + f / eps).unsqueeze(2), 1) * -eps;
+};
+
+// K x (B, n) for a kernel K (B, n, m) and x (B, m), and K^T y (B, m) for y (B, n). On the CPU one
+// gemv per problem (about twice as fast as bmm with a vector operand there); elsewhere bmm.
+Tensor kernel_times(const Tensor& k, const Tensor& x) {
+  if (!k.is_cpu()) return ::torch::bmm(k, x.unsqueeze(2)).squeeze(2);
+  if (k.size(0) == 1) return ::torch::mv(k[0], x[0]).unsqueeze(0);
+  std::vector<Tensor> out;
+  for (int64_t i = 0; i < k.size(0); ++i) out.push_back(::torch::mv(k[i], x[i]));
+  return ::torch::stack(out);
+}
+
+Tensor kernel_t_times(const Tensor& k, const Tensor& y) {
+  if (!k.is_cpu()) return ::torch::bmm(y.unsqueeze(1), k).squeeze(1);
+  if (k.size(0) == 1) return ::torch::mv(k[0].t(), y[0]).unsqueeze(0);
+  std::vector<Tensor> out;
+  for (int64_t i = 0; i < k.size(0); ++i) out.push_back(::torch::mv(k[i].t(), y[i]));
+  return ::torch::stack(out);
+}
+
+// Batched Sinkhorn in kernel form with absorption (Schmitzer, SIAM J. Sci. Comput. 41(3), 2019,
+// Alg. 2): the potentials are f + eps log u, g + eps log v, where f, g are absorbed potentials and
+// the stabilised kernel K_ij = exp((f_i + g_j - C_ij)/eps) is formed (one exp pass over the
+// (B, n, m) buffer, reused throughout) once per eps stage and per absorption. In between, the
+// scalings follow u = 1 / K(b v), v = 1 / K^T(a u): two matrix-vector products per iteration,
+// the plan being P = diag(a u) K diag(b v). Symmetric problems keep one potential f + eps log u
+// and the kernel exp((f_i + f_j - C_ij)/eps); the averaged update (f + T(f))/2 is u <- sqrt(u /
+// K(a u)). Scalings are absorbed into f, g when some |log u|, |log v| exceeds `limit_`; a
+// non-finite scaling (a row or column sum that under- or overflowed) rolls the scalings back to
+// the last good ones and makes one exact log-domain update instead (rescue()).
+class KernelSinkhorn {
+ public:
+  KernelSinkhorn(const Tensor& c, const Tensor& wa, const Tensor& wb, bool symmetric)
+      : c_(c), a_(wa), b_(wb), loga_(wa.log()), logb_(wb.log()), symmetric_(symmetric) {
+    const bool single = c.scalar_type() == ::torch::kFloat;
+    // float32 overflows at e^88: absorb at e^20 (kernel entries, up to about 1/(a_i b_j), times
+    // scalings stay far from it); float64 at e^50 (Eigen solver's threshold).
+    limit_ = single ? 20.0 : 50.0;
+    hard_ = single ? 40.0 : 300.0;
+    // Kernel entries below tiny_ are set to 0: their share of any row or column sum is below the
+    // rounding unit even at the largest scalings, and products with subnormal results would slow
+    // the matrix-vector products down many times.
+    tiny_ = single ? 1e-30 : 1e-200;
+    f_ = ::torch::zeros_like(wa);
+    g_ = ::torch::zeros_like(wb);
+    u_ = ::torch::ones_like(wa);
+    v_ = ::torch::ones_like(wb);
+    kernel_ = ::torch::empty_like(c);
   }
+
+  // Absorbs the scalings and forms the kernel for eps = e: one exp pass. Asymmetric problems then
+  // get the column update v = 1 / K^T a (exact in log domain: g + e log v = -e log sum_i a_i
+  // exp((f_i - C_ij)/e)), checked on the host. Should a column sum leave (e^-limit, e^limit)
+  // (e.g. exp(-C/e) underflows at a small first e), the columns are shifted by their maxima
+  // instead, which makes sum_i a_i K_ij = 1 exactly (a second exp pass).
+  void form_kernel(double e) {
+    absorb();
+    eps_ = e;
+    ::torch::add_out(kernel_, (f_ / e).unsqueeze(2), c_, -1.0 / e);  // (f_i - C_ij)/e
+    kernel_.add_(((symmetric_ ? f_ : g_) / e).unsqueeze(1)).exp_();
+    ::torch::threshold_(kernel_, tiny_, 0);
+    if (symmetric_) return;
+    const Tensor sums = kernel_t_times(kernel_, a_);
+    const Tensor log_sums = sums.log();
+    if (to_host({log_sums.abs().max()})[0] <= limit_) {  // false for NaN
+      v_ = sums.reciprocal();
+      return;
+    }
+    ::torch::add_out(kernel_, (f_ / e).unsqueeze(2), c_, -1.0 / e);
+    const Tensor top = kernel_.amax(1);  // (B, m): exp(. - top) <= 1, one entry 1 per column
+    kernel_.sub_(top.unsqueeze(1)).exp_();
+    ::torch::threshold_(kernel_, tiny_, 0);
+    const Tensor column = kernel_t_times(kernel_, a_);
+    if (to_host({(column > 0).all().logical_and(::torch::isfinite(column).all())})[0] != 0) {
+      g_ = (top + column.log()) * -e;
+      kernel_.mul_(column.reciprocal().unsqueeze(1));
+      return;
+    }
+    // The column maximum sits on zero-weight rows and the weighted sum underflowed: shift by the
+    // weighted maximum instead.
+    ::torch::add_out(kernel_, (f_ / e + loga_).unsqueeze(2), c_, -1.0 / e);
+    const Tensor top_a = kernel_.amax(1);
+    g_ = (top_a + kernel_.sub_(top_a.unsqueeze(1)).exp_().sum(1).log()) * -e;
+    ::torch::add_out(kernel_, (f_ / e).unsqueeze(2), c_, -1.0 / e);
+    kernel_.add_((g_ / e).unsqueeze(1)).exp_();
+    ::torch::threshold_(kernel_, tiny_, 0);
+  }
+
+  // The next eps-scaling stage e < eps_. When e = eps_/2 and the scalings are small enough to
+  // double, exp((f + g - C)/e) is the square of the current kernel, a multiplication instead of an
+  // exp per entry, and the scalings square too (f + eps_ log u = f + e log u^2). Rounding doubles
+  // per squaring; only intermediate stages are made so (the last one calls form_kernel).
+  void next_stage(double e) {
+    if (e != 0.5 * eps_ || 2 * size_ > limit_) {
+      form_kernel(e);
+      return;
+    }
+    kernel_.square_();
+    ::torch::threshold_(kernel_, tiny_, 0);
+    u_ = u_.square();
+    eps_ = e;
+    size_ *= 2;
+    // The column update v = 1 / K^T(a u), as form_kernel makes it (one product).
+    if (!symmetric_) v_ = kernel_t_times(kernel_, a_ * u_).reciprocal();
+  }
+
+  // The full update u <- 1 / K(a u) of a symmetric problem (the first step of eps-scaling).
+  void symmetric_transform() { u_ = kernel_times(kernel_, a_ * u_).reciprocal(); }
+
+  // Iterations at the current eps from the count `it`: until `end` (an eps-scaling stage), or
+  // when `final` until the L1 marginal error, tested every check_every iterations (one host
+  // sync), is at most the tolerance, or max_iterations is reached. Extra syncs check the scalings
+  // for absorption: the updates are non-expansive in the sup norm, so the last change D of
+  // log u, log v bounds every later one, and the next sync comes before |log u|, |log v| can
+  // reach hard_ (after the first iteration of a stage, where D is not known yet). Returns the
+  // iteration count.
+  long run(long it, long end, bool final, const SinkhornTensorOptions& o) {
+    Tensor good_u = u_, good_v = v_;
+    long next_sync = it + 1;
+    while (it < end) {
+      ++it;
+      const bool test = final && (it % o.check_every == 0 || it >= o.max_iterations);
+      const bool sync = test || it >= next_sync || it >= end;
+      Tensor u_new, v_new, error;
+      if (symmetric_) {
+        const Tensor s = kernel_times(kernel_, a_ * u_);
+        if (test) error = (a_ * (u_ * s - 1).abs()).sum(-1).max();
+        u_new = (u_ / s).sqrt();
+      } else {
+        u_new = kernel_times(kernel_, b_ * v_).reciprocal();
+        const Tensor t = kernel_t_times(kernel_, a_ * u_new);
+        if (test) error = (b_ * (v_ * t - 1).abs()).sum(-1).max();  // the columns of P (rows exact)
+        v_new = t.reciprocal();
+      }
+      if (!sync) {
+        u_ = u_new;
+        if (!symmetric_) v_ = v_new;
+        continue;
+      }
+      const Tensor lu = u_new.log();
+      Tensor size = lu.abs().max(), change = (lu - u_.log()).abs().max();
+      if (!symmetric_) {
+        const Tensor lv = v_new.log();
+        size = ::torch::maximum(size, lv.abs().max());
+        change = ::torch::maximum(change, (lv - v_.log()).abs().max());
+      }
+      std::vector<Tensor> stats{size, change};
+      if (test) stats.push_back(error);
+      const std::vector<double> host = to_host(stats);
+      const bool finite = std::isfinite(host[0]) && std::isfinite(host[1]) && (!test || std::isfinite(host[2]));
+      if (!finite) {
+        // Back to the last checked scalings, then one exact log-domain update.
+        u_ = good_u;
+        v_ = good_v;
+        rescue();
+        good_u = u_;
+        good_v = v_;
+        next_sync = it + 1;
+        if (it >= o.max_iterations) break;
+        continue;
+      }
+      if (test) {
+        error_ = host[2];
+        if (error_ <= o.tolerance || it >= o.max_iterations) {
+          // Keep v: the plan of (u, v) has exact rows and column error error_.
+          u_ = symmetric_ ? u_ : u_new;
+          break;
+        }
+      }
+      u_ = u_new;
+      if (!symmetric_) v_ = v_new;
+      double current = host[0];
+      if (final && current > limit_) {  // (next_stage absorbs between eps-scaling stages)
+        form_kernel(eps_);
+        current = 0;
+      }
+      size_ = current;
+      good_u = u_;
+      good_v = v_;
+      const double room = host[1] > 0 ? std::floor((hard_ - current) / host[1]) : double(o.check_every);
+      next_sync = it + std::max(1L, long(std::min(room, double(o.check_every))));
+    }
+    return it;
+  }
+
+  // The potential g + eps log v (f + eps log u when symmetric) the final step starts from.
+  Tensor potential() const { return symmetric_ ? f_ + eps_ * u_.log() : g_ + eps_ * v_.log(); }
+
+  // For the plan P_ij = a_i b_j exp((f_i + g_j - C_ij)/eps) of a final f (rows) and the g of
+  // potential(), which is P = diag(a w) K diag(b v) with w = exp((f - f_abs)/eps): the L1 column
+  // error max over the batch (returned) and <P, C> (B) into `cost`, from two matrix-vector
+  // products and one multiplication pass (the kernel is consumed).
+  double plan_summary(const Tensor& f, Tensor& cost) {
+    const Tensor aw = a_ * ((f - f_) / eps_).exp(), bv = b_ * v_;
+    const Tensor error = (bv * kernel_t_times(kernel_, aw) - b_).abs().sum(-1).max();
+    kernel_.mul_(c_);
+    cost = (aw * kernel_times(kernel_, bv)).sum(-1);
+    return error.item<double>();
+  }
+
+ private:
+  void absorb() {
+    size_ = 0;
+    if (eps_ > 0) {
+      f_ = f_ + eps_ * u_.log();
+      if (!symmetric_) g_ = g_ + eps_ * v_.log();
+    }
+    u_ = ::torch::ones_like(u_);
+    v_ = ::torch::ones_like(v_);
+  }
+
+  // -e log sum_j w_j exp((h_j - C_ij)/e) for every i, in the kernel buffer.
+  Tensor row_transform(const Tensor& h, const Tensor& logw) {
+    const double e = eps_;
+    ::torch::add_out(kernel_, (h / e + logw).unsqueeze(1), c_, -1.0 / e);
+    const Tensor top = kernel_.amax(2);
+    return (top + kernel_.sub_(top.unsqueeze(2)).exp_().sum(2).log()) * -e;
+  }
+
+  // Absorbs the scalings, makes one exact log-domain update (f = T(g), or the averaged symmetric
+  // one) and forms the kernel again.
+  void rescue() {
+    absorb();
+    if (symmetric_) {
+      f_ = 0.5 * (f_ + row_transform(f_, loga_));
+    } else {
+      f_ = row_transform(g_, logb_);
+    }
+    form_kernel(eps_);
+  }
+
+  Tensor c_, a_, b_, loga_, logb_;
+  bool symmetric_;
+  double limit_ = 50, hard_ = 300, tiny_ = 1e-200;
+  double size_ = 0;  // max |log u|, |log v| at the last sync
+  Tensor f_, g_, u_, v_, kernel_;
+  double eps_ = 0;
+
+ public:
+  double error_ = 0;  // the last tested marginal error
 };
 
 // S_eps from the values of the three problems, (B) each.
@@ -150,75 +387,43 @@ Tensor debiased(const Tensor& xy, const Tensor& xx, const Tensor& yy) { return x
 // Sinkhorn on checked (B, n, m) costs c3 and (B, n), (B, m) weights; `range` is the largest cost
 // range (eps-scaling starts there). Symmetric problems (C = C^T, a = b) iterate g <- (g + T(g))/2 on
 // the single potential (Feydy et al. 2019, Sec. 3.1): the alternating updates stall there when the
-// plan is nearly block diagonal (isolated points), the averaged ones do not. Results stay batched.
+// plan is nearly block diagonal (isolated points), the averaged ones do not. `details`: also the
+// transport cost and the marginal error of the plan. Results stay batched.
 SinkhornTensorResult solve(const Tensor& c3, const Tensor& wa, const Tensor& wb, double eps, double range,
-                           const SinkhornTensorOptions& options, bool symmetric) {
+                           const SinkhornTensorOptions& options, bool symmetric, bool details = true) {
   const Tensor c = c3.detach();
-  const int64_t m = c.size(2);
   SinkhornTensorResult result;
   const LogSinkhorn s{wa.log(), wb.log()};
-  Tensor f, g = ::torch::zeros({c.size(0), m}, c.options());
+  Tensor f, g;
+  KernelSinkhorn solver(c, wa, wb, symmetric);
   {
     const ::torch::NoGradGuard no_grad;
-    // One step at temperature e: the (f, g) pair, or the averaged symmetric update of g.
-    const auto step = [&](const Tensor& minus_c, double e) {
-      if (symmetric) {
-        g = 0.5 * (g + s.update_f(minus_c, g, e));
-      } else {
-        f = s.update_f(minus_c, g, e);
-        g = s.update_g(minus_c, f, e);
-      }
-    };
     long it = 0;
     if (options.epsilon_scaling) {
       // eps_k = range * factor^k while above eps, one step each.
-      for (double e = range; e > eps && it + 1 < options.max_iterations; e *= options.scaling_factor, ++it) {
-        const Tensor minus_c = c * (-1.0 / e);
-        if (it == 0 && symmetric) g = s.update_f(minus_c, g, e);
-        step(minus_c, e);
+      for (double e = range; e > eps && it + 1 < options.max_iterations; e *= options.scaling_factor) {
+        if (it == 0) {
+          solver.form_kernel(e);
+        } else {
+          solver.next_stage(e);
+        }
+        if (it == 0 && symmetric) solver.symmetric_transform();
+        it = solver.run(it, it + 1, false, options);
       }
     }
-    const Tensor minus_c = c * (-1.0 / eps);
-    if (symmetric) {
-      while (true) {
-        ++it;
-        const Tensor t = s.update_f(minus_c, g, eps);
-        if (it % options.check_every == 0 || it >= options.max_iterations) {
-          // Row marginal of the plan of (g, g): a_i exp((g_i - T(g)_i)/eps).
-          const double error = (wa * (((g - t) / eps).exp() - 1).abs()).sum(-1).max().item<double>();
-          if (error <= options.tolerance || it >= options.max_iterations) break;
-        }
-        g = 0.5 * (g + t);
-      }
-    } else {
-      f = s.update_f(minus_c, g, eps);
-      while (true) {
-        g = s.update_g(minus_c, f, eps);
-        ++it;
-        const Tensor f_next = s.update_f(minus_c, g, eps);
-        if (it % options.check_every == 0 || it >= options.max_iterations) {
-          // Row marginal of the plan of (f, g): a_i exp((f_i - f_next_i)/eps).
-          const double error = (wa * (((f - f_next) / eps).exp() - 1).abs()).sum(-1).max().item<double>();
-          if (error <= options.tolerance || it >= options.max_iterations) break;
-        }
-        f = f_next;
-      }
-    }
-    result.iterations = it;
+    solver.form_kernel(eps);
+    result.iterations = solver.run(it, options.max_iterations, true, options);
+    g = solver.potential();
   }
   // The final differentiable half-update f = T(C, g): <a, f> + <b, g> is stationary in g at the
   // fixed point, so its gradient w.r.t. the cost is the plan.
-  f = s.update_f(c3 * (-1.0 / eps), g, eps);
+  f = s.update_f(c3, g, eps);
   result.value = (wa * f).sum(-1) + (wb * g).sum(-1);
-  {
+  if (details) {
     const ::torch::NoGradGuard no_grad;
-    const Tensor fd = f.detach();
-    const Tensor minus_c = c * (-1.0 / eps);
-    const Tensor g_next = s.update_g(minus_c, fd, eps);
-    const Tensor column_error = (wb * (((g - g_next) / eps).exp() - 1).abs()).sum(-1).max();
-    const Tensor plan = (minus_c + ((s.loga + fd / eps).unsqueeze(2) + (s.logb + g / eps).unsqueeze(1))).exp();
-    result.transport_cost = (plan * c).sum({1, 2});
-    result.marginal_error = column_error.item<double>();
+    result.marginal_error = solver.plan_summary(f.detach(), result.transport_cost);
+  } else {
+    result.marginal_error = solver.error_;
   }
   result.converged = result.marginal_error <= options.tolerance;
   result.f = f;
@@ -261,7 +466,10 @@ SinkhornTensorResult sinkhorn(const Tensor& a, const Tensor& b, const Tensor& co
     require(!b.defined() || b.dim() == 1, where, "b must be (m) for an unbatched cost, got shape " + shape(b));
   }
   const int64_t n = c3.size(1), m = c3.size(2);
-  std::vector<Tensor> flags{all_finite(c3), cost_range(c3)};
+  // max and min propagate NaN and are finite only when every entry is: one pass each.
+  const Tensor top = c3.detach().amax({1, 2}), bottom = c3.detach().amin({1, 2});
+  std::vector<Tensor> flags{::torch::isfinite(top).all().logical_and(::torch::isfinite(bottom).all()),
+                            top.max() - bottom.min()};
   std::vector<std::string> names;
   const Tensor wa = weights(a, c3, n, "a", flags, names), wb = weights(b, c3, m, "b", flags, names);
   const std::vector<double> host = to_host(flags);  // the one host sync of the checks
@@ -304,16 +512,16 @@ Tensor sinkhorn_divergence(const Tensor& x, const Tensor& y, double eps, double 
     const std::vector<double> ranges = to_host({cost_range(cxy), cost_range(both)});
     check_ranges(ranges, where);
     const Tensor w = uniform(n, 1), w2 = uniform(n, 2);
-    const Tensor v = solve(both, w2, w2, eps, ranges[1], options, true).value;
-    value = debiased(solve(cxy, w, w, eps, ranges[0], options, false).value, v.narrow(0, 0, batch),
+    const Tensor v = solve(both, w2, w2, eps, ranges[1], options, true, false).value;
+    value = debiased(solve(cxy, w, w, eps, ranges[0], options, false, false).value, v.narrow(0, 0, batch),
                      v.narrow(0, batch, batch));
   } else {
     const std::vector<double> ranges = to_host({cost_range(cxy), cost_range(cxx), cost_range(cyy)});
     check_ranges(ranges, where);
     const Tensor wx = uniform(n, 1), wy = uniform(m, 1);
-    value = debiased(solve(cxy, wx, wy, eps, ranges[0], options, false).value,
-                     solve(cxx, wx, wx, eps, ranges[1], options, true).value,
-                     solve(cyy, wy, wy, eps, ranges[2], options, true).value);
+    value = debiased(solve(cxy, wx, wy, eps, ranges[0], options, false, false).value,
+                     solve(cxx, wx, wx, eps, ranges[1], options, true, false).value,
+                     solve(cyy, wy, wy, eps, ranges[2], options, true, false).value);
   }
   return cl.batched ? value : value.squeeze(0);
 }

@@ -22,7 +22,13 @@ constexpr double kAbsorbLog = 50.0;
 // only need to warm-start the next stage.
 constexpr double kStageTolerance = 1e-2;
 // Over-relaxation factors are kept in [1, kMaxRelaxation] (the iteration diverges at 2).
-constexpr double kMaxRelaxation = 1.9;
+constexpr double kMaxRelaxation = 1.98;
+// Kernel entries k are stored as max(k, kKernelFloor) - kKernelFloor (one vectorised pass): those
+// below the floor become 0, as subnormal numbers (and products with them) make every
+// matrix-vector product an order of magnitude slower. The change, at most 1e-200 per entry, moves
+// a plan entry by at most 1e-200 e^(2 kAbsorbLog) a_i b_j < 1e-156 a_i b_j; products of the kept
+// entries with scalings and weights stay normal.
+constexpr double kKernelFloor = 1e-200;
 
 bool all_finite(const CostRef& c) {
   for (Index j = 0; j < c.cols(); ++j) {
@@ -47,6 +53,20 @@ std::vector<Index> support(const Vector& w) {
 double optimal_relaxation(double kappa) {
   kappa = std::clamp(kappa, 0.0, 1.0 - 1e-12);
   return std::min(kMaxRelaxation, 2.0 / (1.0 + std::sqrt(1.0 - kappa)));
+}
+
+// The increase of the dual objective <a, f> + <b, g> - eps <a b^T, exp((f + g - C) / eps)> when one
+// side's scalings move from ratio exp(l_k) = x_k sums_k to exp((1 - omega) l_k), divided by eps:
+// sum_k w_k (h(l_k) - h((1 - omega) l_k)), h(t) = e^t - 1 - t. Exact updates (omega = 1) increase
+// it; a relaxed step is accepted only if it does too (the Lyapunov check of Thibault et al. 2021,
+// §4, which makes the relaxed iteration globally convergent, Lehmann et al. 2022).
+double dual_gain(const Vector& w, const Eigen::ArrayXd& l, double omega) {
+  double gain = 0.0;
+  for (Index k = 0; k < l.size(); ++k) {
+    const double t = (1.0 - omega) * l(k);
+    gain += w(k) * ((std::expm1(l(k)) - l(k)) - (std::expm1(t) - t));
+  }
+  return gain;
 }
 
 bool positive_finite(const Vector& x) {
@@ -120,7 +140,7 @@ class Solver {
         for (Index i = 0; i < n; ++i) col(i) = (f_(i) - cost_(rows_[i], cj)) / e;
       }
       const double top = (col + log_a_.array()).maxCoeff();
-      col = (col - top).exp();
+      col = (col - top).exp().max(kKernelFloor) - kKernelFloor;
       const double sum = a_.dot(kernel_.col(j));
       col *= 1.0 / sum;
       g_(j) = -e * (top + std::log(sum));
@@ -137,7 +157,10 @@ class Solver {
       form_kernel(e);
       return;
     }
-    for (Index j = 0; j < b_.size(); ++j) kernel_.col(j).array() = (kernel_.col(j).array() * u_.array() * v_(j)).square();
+    for (Index j = 0; j < b_.size(); ++j) {
+      auto col = kernel_.col(j).array();
+      col = (col * u_.array() * v_(j)).square().max(kKernelFloor) - kKernelFloor;
+    }
     absorb();
     eps_ = e;
     for (Index j = 0; j < b_.size(); ++j) {
@@ -159,19 +182,41 @@ class Solver {
     form_kernel(eps_);
   }
 
-  // One Sinkhorn iteration with relaxation omega: the row update, the marginal error of the plan
-  // (new u, old v), then (unless it is at most stop) the column update. Returns the error, or a
-  // negative number after a rescue.
-  double iterate(double omega, double stop) {
+  // One Sinkhorn iteration with relaxation omega: the row update, the marginal errors, then
+  // (unless one is at most stop) the column update. Returns the L1 column error of the plan that
+  // finish would return now (exact rows u = 1 / s, old v) when omega = 1 or measure (for omega != 1
+  // that costs a second product with the kernel's columns, while they are in cache), otherwise NaN;
+  // bound receives an upper bound of it: the L1 error of the relaxed plan (new u, old v), rows
+  // plus columns (an exact row update moves the column sums by at most the row error in L1).
+  // Returns a negative number after a rescue.
+  double iterate(double omega, double stop, bool measure, double& bound) {
     bv_ = b_.cwiseProduct(v_);
     s_.noalias() = kernel_ * bv_;
-    if (!update_scaling(u_, s_, omega)) return -1.0;
-    const double row_error = omega == 1.0 ? 0.0 : a_.dot((u_.array() * s_.array() - 1.0).abs().matrix());
+    if (!update_scaling(u_, s_, a_, omega)) return -1.0;
     au_ = a_.cwiseProduct(u_);
-    t_.noalias() = kernel_.transpose() * au_;
-    const double error = row_error + b_.dot((v_.array() * t_.array() - 1.0).abs().matrix());
-    if (error <= stop) return error;
-    if (!update_scaling(v_, t_, omega)) return -1.0;
+    double error = std::numeric_limits<double>::quiet_NaN();
+    if (omega == 1.0) {
+      t_.noalias() = kernel_.transpose() * au_;
+      error = b_.dot((v_.array() * t_.array() - 1.0).abs().matrix());
+      bound = error;
+    } else {
+      if (measure) {
+        as_ = a_.cwiseQuotient(s_);
+        t_.resize(b_.size());
+        error = 0.0;
+        for (Index j = 0; j < b_.size(); ++j) {
+          const auto col = kernel_.col(j);
+          t_(j) = col.dot(au_);
+          error += b_(j) * std::abs(v_(j) * col.dot(as_) - 1.0);
+        }
+      } else {
+        t_.noalias() = kernel_.transpose() * au_;
+      }
+      bound = a_.dot((u_.array() * s_.array() - 1.0).abs().matrix()) +
+              b_.dot((v_.array() * t_.array() - 1.0).abs().matrix());
+    }
+    if (bound <= stop || error <= stop) return error;
+    if (!update_scaling(v_, t_, b_, omega)) return -1.0;
     const double big = std::exp(kAbsorbLog);
     const double small = 1.0 / big;
     if (u_.maxCoeff() > big || u_.minCoeff() < small || v_.maxCoeff() > big || v_.minCoeff() < small) {
@@ -181,17 +226,23 @@ class Solver {
   }
 
   // The scaling update x <- 1 / sums (sums: the kernel times the other side's weighted scalings),
-  // relaxed to x <- x^(1 - omega) (1 / sums)^omega. False, after a rescue, when a sum is 0 or inf.
-  bool update_scaling(Vector& x, const Vector& sums, double omega) {
+  // relaxed to x <- x^(1 - omega) (1 / sums)^omega, with omega - 1 halved (down to omega = 1)
+  // until the step does not decrease the dual objective (dual_gain; w: this side's weights).
+  // False, after a rescue, when a sum is 0 or inf.
+  bool update_scaling(Vector& x, const Vector& sums, const Vector& w, double omega) {
     if (!positive_finite(sums)) {
       rescue();
       return false;
     }
     if (omega == 1.0) {
       x = sums.cwiseInverse();
-    } else {
-      x.array() *= (1.0 / (x.array() * sums.array())).pow(omega);
+      return true;
     }
+    log_ratio_ = (x.array() * sums.array()).log();
+    while (omega > 1.0 && dual_gain(w, log_ratio_, omega) < 0.0) {
+      omega = omega < 1.01 ? 1.0 : 1.0 + 0.5 * (omega - 1.0);
+    }
+    x.array() *= (-omega * log_ratio_).exp();
     return true;
   }
 
@@ -278,6 +329,8 @@ class Solver {
   Vector a_, b_, log_a_;
   Vector f_, g_, u_, v_;
   Vector bv_, au_, s_, t_;
+  Eigen::ArrayXd log_ratio_;
+  Vector as_;
   Matrix kernel_;
   double eps_ = 0.0;
 };
@@ -322,7 +375,7 @@ class SymmetricSolver {
       } else {
         for (Index i = j; i < n; ++i) col(i - j) = (f_(i) + f_(j) - c(i, j)) / e;
       }
-      col = col.exp();
+      col = col.exp().max(kKernelFloor) - kKernelFloor;
     }
   }
 
@@ -336,7 +389,7 @@ class SymmetricSolver {
     const Index n = a_.size();
     for (Index j = 0; j < n; ++j) {
       auto col = kernel_.col(j).segment(j, n - j).array();
-      col = (col * u_.segment(j, n - j).array() * u_(j)).square();
+      col = (col * u_.segment(j, n - j).array() * u_(j)).square().max(kKernelFloor) - kKernelFloor;
     }
     absorb();
     eps_ = e;
@@ -469,58 +522,69 @@ SinkhornResult solve(const Vector& a, const Vector& b, const CostRef& cost, doub
   for (;;) {
     const bool last = e == eps;
     const double stop = last ? o.tolerance : std::max(o.tolerance, kStageTolerance);
-    // Adaptive over-relaxation (Lehmann et al., Optim. Lett. 2022): a plain phase measures the contraction
-    // rate kappa per iteration, which sets omega by Young's formula; while relaxed, a rate rho
-    // slower than omega - 1 re-estimates kappa from the SOR relation (rho + omega - 1)^2 =
-    // rho omega^2 kappa. The theory is local: a relaxed rate clearly slower than the measured
-    // plain rate (above (1 + kappa) / 2: kappa is measured early and underestimates) returns to
-    // plain iterations for a doubled phase, and divergence also halves the admissible excess
-    // omega - 1 for the rest of the stage.
+    // Adaptive over-relaxation (Thibault et al. 2021; Lehmann et al., Optim. Lett. 2022): a plain
+    // phase measures the contraction rate kappa per iteration, which sets omega by Young's formula
+    // 2 / (1 + sqrt(1 - kappa)); while relaxed, a rate rho slower than omega - 1 means that kappa
+    // was underestimated (it is measured early), and the SOR relation (rho + omega - 1)^2 =
+    // rho omega^2 kappa gives a larger one. Every relaxed step passes the dual-ascent check of
+    // update_scaling, so the iteration cannot diverge. Rates are those of the error of the plan
+    // with exact rows (the relaxed plan's own error jumps when relaxation starts), measured where
+    // the rates need it (offsets 8, 9, 10 mod 10 in a relaxed phase) and near the end; they are
+    // taken over 10 iterations between maxima of 3 (the error oscillates for omega above the
+    // optimum). An error still above the peak of the first 10 relaxed iterations after 20 more
+    // returns to a longer plain phase, with omega - 1 halved for the rest of the stage.
     double omega = 1.0;
     double cap = kMaxRelaxation;
-    double kappa = 0.0;        // largest plain rate measured in this stage
-    double kappa_sor = 0.0;    // plain rate implied by the relaxed rate
+    double kappa = 0.0;  // plain rate: the largest measured or implied by a relaxed rate
     long plain_length = 10;
-    std::vector<double> history;
+    std::vector<double> history;  // errors (NaN where not measured)
     long window_start = 0;
+    double bound = std::numeric_limits<double>::infinity();
     bool done = false;
+    // (max of errors k - 2 .. k / max of errors k - w - 2 .. k - w)^(1 / w).
+    const auto rate = [&](long k, long w) {
+      const double now = std::max({history[k], history[k - 1], history[k - 2]});
+      const double then = std::max({history[k - w], history[k - w - 1], history[k - w - 2]});
+      return std::pow(now / then, 1.0 / static_cast<double>(w));
+    };
     while (iterations < o.max_iterations) {
-      const double error = solver.iterate(omega, stop);
+      const long offset = (static_cast<long>(history.size()) - window_start) % 10;
+      const bool measure = offset == 0 || offset >= 8 || bound <= 1e3 * stop;
+      const double error = solver.iterate(omega, stop, measure, bound);
       ++iterations;
       if (error < 0.0) {  // rescued: plain iterations from here
         omega = 1.0;
-        cap = 1.0 + 0.5 * (cap - 1.0);
         history.clear();
         window_start = 0;
+        bound = std::numeric_limits<double>::infinity();
         continue;
       }
       history.push_back(error);
-      if (error <= stop) {
+      if (bound <= stop || error <= stop) {
         done = true;
         break;
       }
       const long k = static_cast<long>(history.size()) - 1;
       if (omega == 1.0) {
         if (k - window_start >= plain_length && cap > 1.01) {
-          const double rate = std::pow(history[k] / history[k - 5], 1.0 / 5.0);
-          if (rate < 1.0) {
-            kappa = std::max(kappa, rate);
-            omega = std::min(cap, optimal_relaxation(std::max(kappa, kappa_sor)));
+          const double r = rate(k, 5);
+          if (r < 1.0) {
+            kappa = std::max(kappa, r);
+            omega = std::min(cap, optimal_relaxation(kappa));
             window_start = k;
           }
         }
-      } else if (k - window_start >= 15 && (k - window_start - 15) % 10 == 0) {
-        // Rates over relaxed iterations only, after a transient of 5 (the row error of the plan
-        // jumps from 0 when relaxation starts).
-        const double rho = std::pow(history[k] / history[k - 10], 1.0 / 10.0);
-        if (!(rho < 1.0) || rho > 0.5 * (1.0 + kappa)) {
-          if (!(rho < 1.0)) cap = 1.0 + 0.5 * (cap - 1.0);
+      } else if (k - window_start >= 20 && (k - window_start) % 10 == 0) {
+        const double rho = rate(k, 10);
+        const double peak = std::max({history[window_start + 8], history[window_start + 9], history[window_start + 10]});
+        if (!(rho < 1.0) && history[k] > peak) {
+          cap = 1.0 + 0.5 * (omega - 1.0);
           omega = 1.0;
           plain_length *= 2;
           window_start = k;
-        } else if (rho > omega - 1.0 + 0.02) {
-          kappa_sor = (rho + omega - 1.0) * (rho + omega - 1.0) / (rho * omega * omega);
-          omega = std::min(cap, optimal_relaxation(kappa_sor));
+        } else if (rho < 1.0 && rho > omega - 1.0 + 0.02) {
+          kappa = std::max(kappa, (rho + omega - 1.0) * (rho + omega - 1.0) / (rho * omega * omega));
+          omega = std::min(cap, optimal_relaxation(kappa));
         }
       }
     }

@@ -130,6 +130,54 @@ LongSinkhorn long_sinkhorn(const std::vector<long double>& a, const std::vector<
   return r;
 }
 
+// OT_eps by alternating log-domain updates in long double (Peyre & Cuturi 2019, eq. 4.43),
+//   f_i = -eps LSE_j(log b_j + (g_j - C_ij)/eps),  g_j = -eps LSE_i(log a_i + (f_i - C_ij)/eps),
+// warm-started by halving eps from max C (the fixed point at eps does not depend on the start),
+// then run at eps until no potential moves by more than 1e-17 max C. Returns the value <a, f> +
+// <b, g>, the potentials and <P, C>.
+LongSinkhorn long_log_sinkhorn(const std::vector<long double>& a, const std::vector<long double>& b,
+                               const LongMatrix& c, long double eps) {
+  const size_t n = a.size(), m = b.size();
+  long double top = 0;
+  for (const auto& row : c)
+    for (long double v : row) top = std::max(top, v);
+  std::vector<long double> f(n, 0), g(m, 0), z;
+  const auto lse = [&](const std::vector<long double>& v) {
+    const long double mx = *std::max_element(v.begin(), v.end());
+    long double s = 0;
+    for (long double x : v) s += std::exp(x - mx);
+    return mx + std::log(s);
+  };
+  for (long double e = std::max(top, eps);; e = std::max(eps, e / 2)) {
+    for (int it = 0; it < 1000000; ++it) {
+      long double change = 0;
+      for (size_t i = 0; i < n; ++i) {
+        z.assign(m, 0);
+        for (size_t j = 0; j < m; ++j) z[j] = std::log(b[j]) + (g[j] - c[i][j]) / e;
+        const long double v = -e * lse(z);
+        change = std::max(change, std::abs(v - f[i]));
+        f[i] = v;
+      }
+      for (size_t j = 0; j < m; ++j) {
+        z.assign(n, 0);
+        for (size_t i = 0; i < n; ++i) z[i] = std::log(a[i]) + (f[i] - c[i][j]) / e;
+        g[j] = -e * lse(z);
+      }
+      if (e > eps || change <= 1e-17L * top) break;  // one update per warm-start value
+    }
+    if (e == eps) break;
+  }
+  LongSinkhorn r;
+  r.f = f;
+  r.g = g;
+  for (size_t i = 0; i < n; ++i) {
+    r.value += a[i] * f[i];
+    for (size_t j = 0; j < m; ++j) r.transport_cost += a[i] * b[j] * std::exp((f[i] + g[j] - c[i][j]) / eps) * c[i][j];
+  }
+  for (size_t j = 0; j < m; ++j) r.value += b[j] * g[j];
+  return r;
+}
+
 std::vector<long double> uniform(size_t n) { return std::vector<long double>(n, 1.0L / n); }
 
 // OT_eps(a, a) for a symmetric cost by the averaged iteration f <- (f + T(f))/2 in long double, run
@@ -391,6 +439,55 @@ TEST(TorchTransportSinkhorn, Float32) {
   EXPECT_EQ(r32.f.scalar_type(), torch::kFloat);
   EXPECT_TRUE(r32.converged);
   EXPECT_NEAR(r32.value.item<double>(), r64.value.item<double>(), 1e-5 * std::abs(r64.value.item<double>()) + 1e-5);
+}
+
+// Small eps (eps / max C = 2.5e-4 and 1e-3): the potentials move by O(max C), hundreds of times the
+// absorption threshold 50 eps, so the kernel is re-formed many times; without eps-scaling the
+// first kernel exp(-C/eps) underflows in whole rows and the rescue path runs. The result is the
+// long double log-domain fixed point: at tolerance 1e-13 the potentials are off by about
+// max C * 1e-13 and the value by less, so 1e-9 (relative to max C ~ 10) leaves room for rounding
+// over the absorptions.
+TEST(TorchTransportSinkhorn, SmallEpsMatchesLogDomainReference) {
+  const torch::Tensor x = normal_cloud(8, 2, 60), y = normal_cloud(7, 2, 61, 0.8);
+  const torch::Tensor c = (x.unsqueeze(1) - y.unsqueeze(0)).square().sum(-1);
+  torch::Tensor a = torch::arange(2, 10, torch::kDouble);
+  a = a / a.sum();
+  const double top = c.max().item<double>();
+  for (const double ratio : {2.5e-4, 1e-3}) {
+    const double eps = ratio * top;
+    const LongSinkhorn ref = long_log_sinkhorn(to_long_vector(a), uniform(7), to_long(c), eps);
+    for (const bool scaling : {true, false}) {
+      auto o = tight(1e-12, 100000);
+      o.epsilon_scaling = scaling;
+      const auto r = odyn::torch::sinkhorn(a, {}, c, eps, o);
+      EXPECT_TRUE(r.converged) << ratio << " " << scaling << " " << r.marginal_error << " " << r.iterations;
+      EXPECT_NEAR(r.value.item<double>(), double(ref.value), 1e-9 * top) << ratio << " " << scaling;
+      EXPECT_NEAR(r.transport_cost.item<double>(), double(ref.transport_cost), 1e-9 * top) << ratio << " " << scaling;
+      const double shift = r.f[0].item<double>() - double(ref.f[0]);
+      for (int i = 0; i < 8; ++i) EXPECT_NEAR(r.f[i].item<double>() - shift, double(ref.f[i]), 1e-9 * top) << ratio;
+      for (int j = 0; j < 7; ++j) EXPECT_NEAR(r.g[j].item<double>() + shift, double(ref.g[j]), 1e-9 * top) << ratio;
+    }
+  }
+}
+
+// float32 at eps / max C = 1e-2: the potentials move by O(max C) = 100 eps, beyond the float32
+// absorption threshold 20 eps, so absorption runs in float32 too. At tolerance 1e-5 the value is
+// off by about tolerance * max C, plus float32 rounding of O(max C) potentials (6e-8 relative per
+// operation): 1e-4 * max C covers both.
+TEST(TorchTransportSinkhorn, Float32SmallEps) {
+  const torch::Tensor x = normal_cloud(40, 2, 62), y = normal_cloud(30, 2, 63, 0.5);
+  const torch::Tensor c = (x.unsqueeze(1) - y.unsqueeze(0)).square().sum(-1);
+  const double top = c.max().item<double>(), eps = 1e-2 * top;
+  SinkhornTensorOptions o;
+  o.tolerance = 1e-5;
+  o.max_iterations = 10000;
+  const auto r32 = odyn::torch::sinkhorn({}, {}, c.to(torch::kFloat), eps, o);
+  const LongSinkhorn ref = long_log_sinkhorn(uniform(40), uniform(30), to_long(c), eps);
+  EXPECT_EQ(r32.value.scalar_type(), torch::kFloat);
+  EXPECT_TRUE(r32.converged);
+  EXPECT_TRUE(torch::isfinite(r32.f).all().item<bool>() && torch::isfinite(r32.g).all().item<bool>());
+  EXPECT_NEAR(r32.value.item<double>(), double(ref.value), 1e-4 * top);
+  EXPECT_NEAR(r32.transport_cost.item<double>(), double(ref.transport_cost), 1e-4 * top);
 }
 
 TEST(TorchTransportSinkhorn, RejectsBadInput) {

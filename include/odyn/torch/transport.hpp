@@ -19,7 +19,8 @@ struct SinkhornTensorOptions {
   long max_iterations = 1000;    // bound on the total number of (f, g) updates, eps-scaling included
   bool epsilon_scaling = true;   // anneal eps from the cost range down to eps, one update per value
   double scaling_factor = 0.5;   // ratio of successive eps values, in (0, 1)
-  long check_every = 10;         // check the marginal error (one host sync) every this many updates
+  long check_every = 10;         // check the marginal error (one host sync) every this many updates; the
+                                 // scalings are also checked there, or sooner when they may near overflow
 };
 
 // What odyn::torch::sinkhorn returns (shapes for a batch of B problems; without the B for one).
@@ -37,7 +38,12 @@ struct SinkhornTensorResult {
 // Computational Optimal Transport, 2019, eq. 4.43 / Remark 4.23):
 //   f_i = -eps log sum_j b_j exp((g_j - C_ij)/eps),   g_j = -eps log sum_i a_i exp((f_i - C_ij)/eps),
 // one (f, g) pair per iteration, the marginal error checked (one host sync) every check_every
-// iterations, with eps-scaling (Schmitzer, SIAM J. Sci. Comput. 41(3), 2019; Feydy et al., AISTATS 2019). Weights
+// iterations, with eps-scaling (Schmitzer, SIAM J. Sci. Comput. 41(3), 2019; Feydy et al., AISTATS 2019).
+// The iterations run in kernel form with absorption (Schmitzer 2019, Sec. 3.1): f = f~ + eps log u,
+// g = g~ + eps log v with the stabilised kernel K_ij = exp((f~_i + g~_j - C_ij)/eps) formed once per
+// eps stage and absorption, and u = 1 / K(b v), v = 1 / K^T(a u) as batched matrix-vector
+// products; the scalings are absorbed into f~, g~ once |log u|, |log v| exceed 50 (20 in float32),
+// and a sum that under- or overflows falls back to one log-domain update. Weights
 // a (B, n) or (n), b (B, m) or (m); an undefined tensor means uniform weights; weights are
 // non-negative, sum to 1 and carry no gradient. The iterations run without autograd; one final
 // differentiable update f = T(C, g) of the converged g gives value = <a, f> + <b, g>, whose gradient

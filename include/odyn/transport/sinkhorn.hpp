@@ -34,7 +34,8 @@ struct SinkhornResult {
 // g_j = -eps LSE_i(log a_i + (f_i - C_ij)/eps) (Peyré & Cuturi, Computational OT, 2019, §4.4;
 // Feydy et al., AISTATS 2019). Stabilised by absorbing the scalings into the potentials
 // (Schmitzer, SIAM J. Sci. Comput. 2019, §3.1), annealed by epsilon scaling, and over-relaxed
-// with an adaptive factor (Thibault et al. 2021; Lehmann et al. 2022). Empty a or b: uniform.
+// with an adaptive factor, each relaxed step checked to increase the dual objective (Thibault et
+// al. 2021; Lehmann et al. 2022). Empty a or b: uniform.
 // Weights may be zero: such points get no mass and the c-transform as their potential.
 SinkhornResult sinkhorn(const VectorRef& a, const VectorRef& b, const Eigen::Ref<const Matrix>& cost, double eps,
                         const SinkhornOptions& options = {});
