@@ -4,6 +4,7 @@
 //   odyn_exp_transport bias    --out DIR           error against the Gaussian closed forms vs n
 //   odyn_exp_transport scaling --out DIR           wall time vs n of every estimator (CSV, log-log PNG)
 //   odyn_exp_transport memory  --method M --n N    peak resident memory of one estimate
+//   odyn_exp_transport critic                      W_{2,6} against the r sample: size and strategy
 //
 // The Gaussian pair: P = N(0, S1), Q = N((1, -0.5), S2) in 2-D with S1 = [[1, .3], [.3, .5]] and
 // S2 = [[.6, -.2], [-.2, 1.2]]; its W_2, KL and sliced W_2 are known in closed form.
@@ -23,6 +24,7 @@
 #include "odyn/io/atomic_file.hpp"
 #include "odyn/io/npy.hpp"
 #include "odyn/io/plot.hpp"
+#include "odyn/transport/critic.hpp"
 #include "odyn/transport/emd.hpp"
 #include "odyn/transport/gaussian.hpp"
 #include "odyn/transport/knn_kl.hpp"
@@ -226,6 +228,44 @@ int scaling(const std::vector<long>& sizes, int repeats, const std::string& out)
   return 0;
 }
 
+// The W-divergence's dependence on its sampling distribution r: P = N(0, I), Q = N((1.5, 0), I) and a
+// second sample of P, 100 points each in 2-D; 256 features; k = 2, p = 6.
+int critic() {
+  std::mt19937_64 rng(11);
+  std::normal_distribution<double> normal;
+  const auto sample = [&](double shift) {
+    Matrix s(100, 2);
+    for (Eigen::Index i = 0; i < s.rows(); ++i) s.row(i) << shift + normal(rng), normal(rng);
+    return s;
+  };
+  const Matrix p = sample(0.0), q = sample(1.5), p2 = sample(0.0);
+  std::printf("W_{2,6} with real-fake interpolates, against the number of r points\n\n");
+  std::printf("| r points | P vs Q (shift 1.5) | P vs a second sample of P |\n|---|---|---|\n");
+  for (Eigen::Index r : {200, 2000, 8000}) {
+    ot::CriticOptions o;
+    o.r_points = r;
+    std::printf("| %ld | %.4f | %.4f |\n", static_cast<long>(r), ot::wasserstein_divergence(p, q, 2.0, 6.0,
+                ot::CriticSampling::real_fake_interpolates, o).value,
+                ot::wasserstein_divergence(p, p2, 2.0, 6.0, ot::CriticSampling::real_fake_interpolates, o).value);
+    std::fflush(stdout);
+  }
+  std::printf("\nW_{2,6} of P vs Q for the six sampling strategies of r (default r points)\n\n");
+  std::printf("| strategy | value | left_out |\n|---|---|---|\n");
+  const std::pair<const char*, ot::CriticSampling> strategies[] = {
+      {"real-fake interpolates", ot::CriticSampling::real_fake_interpolates},
+      {"real-real / fake-fake interpolates", ot::CriticSampling::real_real_fake_fake_interpolates},
+      {"pooled interpolates", ot::CriticSampling::pooled_interpolates},
+      {"pooled (raw)", ot::CriticSampling::pooled},
+      {"fake (raw Q)", ot::CriticSampling::fake},
+      {"real (raw P)", ot::CriticSampling::real}};
+  for (const auto& [name, sampling] : strategies) {
+    const ot::CriticResult r = ot::wasserstein_divergence(p, q, 2.0, 6.0, sampling);
+    std::printf("| %s | %.4g | %.2g |\n", name, r.value, r.left_out);
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
 int memory(const std::string& method, long n) {
   const GaussianPair g;
   std::mt19937_64 rng(n);
@@ -269,8 +309,11 @@ int main(int argc, char** argv) {
       ->required();
   m->add_option("--n", n, "Points per sample")->check(CLI::Range(2L, 100000000L))->capture_default_str();
 
+  CLI::App* w = app.add_subcommand("critic", "W_{2,6} against the size and the strategy of its r sample");
+
   try {
     app.parse(argc, argv);
+    if (w->parsed()) return critic();
     for (long size : sizes) {
       if (size < 2) throw odyn::InvalidArgument("--sizes must be at least 2");
     }
