@@ -145,3 +145,31 @@ fi
 for method in exact exact-matrix sinkhorn sliced mmd knn-kl; do
   "$build/bin/odyn_exp_transport" memory --method "$method" --n 10000
 done
+# Sinkhorn, sliced and MMD on tensors (builds with LibTorch): odyn::torch against odyn::transport on the
+# same clouds, one thread.
+if [[ -x "$build/bin/odyn_bench_torch_transport" ]]; then
+  "$build/bin/odyn_bench_torch_transport" --benchmark_format=json --benchmark_repetitions=3 \
+    --benchmark_report_aggregates_only=true >"$tdir/torch_transport.json"
+  "$py" - "$tdir/torch_transport.json" <<'PY'
+import json, sys
+scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
+runs = {b["run_name"].removesuffix("/real_time"): b for b in json.load(open(sys.argv[1]))["benchmarks"]
+        if b.get("aggregate_name") == "median"}
+print("| work | odyn::torch | odyn::transport (Eigen) | torch / Eigen | iterations torch / Eigen |")
+print("|---|---|---|---|---|")
+for name, b in runs.items():
+    if not name.startswith("BM_Torch"):
+        continue
+    parts = name.split("/")
+    work = parts[0].removeprefix("BM_Torch")
+    eigen = runs.get(f"BM_Eigen{work}/{parts[-1]}")
+    t = b["real_time"] * scale[b["time_unit"]]
+    label = "/".join([work] + parts[1:])
+    if eigen is None:
+        print(f"| {label} | {t * 1e3:.1f} ms | | | |")
+        continue
+    te = eigen["real_time"] * scale[eigen["time_unit"]]
+    its = f"{b['iterations']:.0f} / {eigen['iterations']:.0f}" if work == "Sinkhorn" else ""
+    print(f"| {label} | {t * 1e3:.1f} ms | {te * 1e3:.1f} ms | {t / te:.2f} | {its} |")
+PY
+fi

@@ -173,7 +173,7 @@ int bias(const std::vector<long>& sizes, int seeds, const std::string& out) {
   }
   write_csv(out + "/bias.csv", "n,exact_w2,gaussian_w2,sliced_w2,knn_kl", rows);
   odyn::io::Plot plot;
-  plot.set_title("Mean |estimate - closed form| between two Gaussian samples");
+  plot.set_title("Error against the closed form, two Gaussian samples");
   plot.set_labels("log10 n", "mean absolute error");
   plot.set_log_y(true);
   for (std::size_t e = 0; e < estimators.size(); ++e) plot.add_line(log_n, curves[e], estimators[e].name);
