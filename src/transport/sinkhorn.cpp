@@ -94,6 +94,20 @@ double c_transform(const Eigen::Ref<const Vector>& line, const std::vector<Index
   return soft_min(static_cast<Index>(idx.size()), z, eps);
 }
 
+// Fills r's transport cost <P, C>, its L1 column error against b and the dual value <a, f> + <b, g>
+// from r.plan, r.f and r.g.
+void fill_costs_and_value(SinkhornResult& r, const CostRef& cost, const VectorRef& a, const VectorRef& b) {
+  double transport = 0.0;
+  double error = 0.0;
+  for (Index j = 0; j < cost.cols(); ++j) {
+    transport += r.plan.col(j).dot(cost.col(j));
+    error += std::abs(r.plan.col(j).sum() - b(j));
+  }
+  r.transport_cost = transport;
+  r.marginal_error = error;
+  r.value = a.dot(r.f) + b.dot(r.g);
+}
+
 // Sinkhorn on the supports of a and b. The kernel K_ij = exp((f_i + g_j - C_ij) / eps) is formed
 // once per absorption; in between, the scalings u, v are updated by matrix-vector products so that
 // the current plan is P = diag(a u) K diag(b v).
@@ -292,16 +306,7 @@ class Solver {
         if (!in_cols[j]) r.g(j) = c_transform(cost_.col(j), rows_, f_, log_a_, eps_);
       }
     }
-    // <P, C> and the column marginal error.
-    double cost = 0.0;
-    double error = 0.0;
-    for (Index j = 0; j < m; ++j) {
-      cost += r.plan.col(j).dot(cost_.col(j));
-      error += std::abs(r.plan.col(j).sum() - b(j));
-    }
-    r.transport_cost = cost;
-    r.marginal_error = error;
-    r.value = a.dot(r.f) + b.dot(r.g);
+    fill_costs_and_value(r, cost_, a, b);
   }
 
  private:
@@ -453,15 +458,7 @@ class SymmetricSolver {
         r.g(i) = c_transform(cost_.col(i), idx_, f, log_a_, eps_);
       }
     }
-    double cost = 0.0;
-    double error = 0.0;
-    for (Index j = 0; j < m; ++j) {
-      cost += r.plan.col(j).dot(cost_.col(j));
-      error += std::abs(r.plan.col(j).sum() - a(j));
-    }
-    r.transport_cost = cost;
-    r.marginal_error = error;
-    r.value = a.dot(r.f) + a.dot(r.g);
+    fill_costs_and_value(r, cost_, a, a);
   }
 
  private:
