@@ -1,0 +1,402 @@
+#include "odyn/torch/optim.hpp"
+
+#include <c10/util/Exception.h>
+
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <set>
+#include <utility>
+
+#include "odyn/core/error.hpp"
+
+namespace odyn::torch {
+namespace {
+
+using ::torch::Tensor;
+
+void require(bool ok, const std::string& where, const std::string& message) {
+  if (!ok) throw InvalidArgument("torch::" + where + ": " + message);
+}
+
+bool finite_nonneg(double v) { return std::isfinite(v) && v >= 0; }
+
+// a * b rounded to double on its own: kept out of a fused multiply-add with a following sum, so the
+// scalar coefficients equal those of torch::optim's (unfused) build bit for bit.
+double rounded_product(double a, double b) {
+  volatile double p = a * b;
+  return p;
+}
+
+std::string shape(const Tensor& t) {
+  std::string s = "(";
+  for (int64_t d = 0; d < t.dim(); ++d) s += (d ? ", " : "") + std::to_string(t.size(d));
+  return s + ")";
+}
+
+std::string param_name(std::size_t g, std::size_t i) {
+  return "parameter " + std::to_string(i) + " of group " + std::to_string(g);
+}
+
+std::string state_key(std::size_t g, std::size_t i, const std::string& what) {
+  return "state." + std::to_string(g) + "." + std::to_string(i) + "." + what;
+}
+
+Tensor read_key(::torch::serialize::InputArchive& ar, const std::string& key, const std::string& path) {
+  Tensor t;
+  require(ar.try_read(key, t), "TensorOptimizer::load", "'" + path + "' has no entry '" + key + "'");
+  return t.to(::torch::kCPU);
+}
+
+int64_t read_count(::torch::serialize::InputArchive& ar, const std::string& key, const std::string& path) {
+  const Tensor t = read_key(ar, key, path);
+  require(t.scalar_type() == ::torch::kLong && t.numel() == 1, "TensorOptimizer::load",
+          "'" + path + "': entry '" + key + "' is not an integer");
+  const int64_t n = t.item<int64_t>();
+  require(n >= 0, "TensorOptimizer::load", "'" + path + "': entry '" + key + "' is negative");
+  return n;
+}
+
+}  // namespace
+
+TensorOptimizer::TensorOptimizer(std::vector<ParamGroup> groups, double default_weight_decay, const std::string& where)
+    : groups_(std::move(groups)), default_weight_decay_(default_weight_decay) {
+  require(finite_nonneg(default_weight_decay), where, "weight_decay must be >= 0");
+  std::set<const void*> seen;
+  std::size_t count = 0;
+  for (std::size_t g = 0; g < groups_.size(); ++g) {
+    const ParamGroup& group = groups_[g];
+    const std::string gname = "group " + std::to_string(g);
+    require(finite_nonneg(group.lr), where, gname + ": lr must be >= 0, got " + std::to_string(group.lr));
+    require(finite_nonneg(group.lr_multiplier), where, gname + ": lr_multiplier must be >= 0");
+    require(!group.weight_decay || finite_nonneg(*group.weight_decay), where, gname + ": weight_decay must be >= 0");
+    for (std::size_t i = 0; i < group.params.size(); ++i) {
+      const Tensor& p = group.params[i];
+      require(p.defined(), where, param_name(g, i) + " is an undefined tensor");
+      require(p.is_floating_point(), where, param_name(g, i) + " is not a floating-point tensor");
+      require(p.is_leaf(), where, param_name(g, i) + " is not a leaf tensor");
+      require(!p.is_sparse(), where, param_name(g, i) + " is sparse");
+      require(seen.insert(p.unsafeGetTensorImpl()).second, where, param_name(g, i) + " appears twice");
+    }
+    count += group.params.size();
+    state_.emplace_back(group.params.size());
+  }
+  require(count > 0, where, "no parameters to optimize");
+}
+
+void TensorOptimizer::step() {
+  for (std::size_t g = 0; g < groups_.size(); ++g) {
+    for (std::size_t i = 0; i < groups_[g].params.size(); ++i) {
+      const Tensor& p = groups_[g].params[i];
+      const Tensor& grad = p.grad();
+      if (!grad.defined()) continue;
+      require(!grad.is_sparse(), "TensorOptimizer::step", "the gradient of " + param_name(g, i) + " is sparse");
+      require(grad.sizes() == p.sizes(), "TensorOptimizer::step",
+              "the gradient of " + param_name(g, i) + " has shape " + shape(grad) + ", the parameter " + shape(p));
+      require(grad.scalar_type() == p.scalar_type() && grad.device() == p.device(), "TensorOptimizer::step",
+              "the gradient of " + param_name(g, i) + " differs from the parameter in dtype or device");
+    }
+  }
+  const double factor = schedule_ ? schedule_(steps_) : 1.0;
+  require(finite_nonneg(factor), "TensorOptimizer::step",
+          "the schedule's factor at step " + std::to_string(steps_) + " is " + std::to_string(factor));
+  ::torch::NoGradGuard no_grad;
+  for (std::size_t g = 0; g < groups_.size(); ++g) {
+    const ParamGroup& group = groups_[g];
+    const double lr = group.lr * group.lr_multiplier * factor;
+    const double wd = group.weight_decay.value_or(default_weight_decay_);
+    for (std::size_t i = 0; i < group.params.size(); ++i) {
+      Tensor p = group.params[i];
+      const Tensor grad = p.grad();
+      if (grad.defined()) update(p, grad.detach(), state_[g][i], lr, wd);
+    }
+  }
+  ++steps_;
+}
+
+void TensorOptimizer::zero_grad(bool set_to_none) {
+  for (ParamGroup& group : groups_) {
+    for (Tensor& p : group.params) {
+      Tensor& grad = p.mutable_grad();
+      if (!grad.defined()) continue;
+      if (set_to_none) {
+        grad = Tensor();
+      } else {
+        grad.detach_();
+        grad.zero_();
+      }
+    }
+  }
+}
+
+void TensorOptimizer::set_lr(std::size_t group, double lr) {
+  require(group < groups_.size(), "TensorOptimizer::set_lr",
+          "group " + std::to_string(group) + " out of range (" + std::to_string(groups_.size()) + " groups)");
+  require(finite_nonneg(lr), "TensorOptimizer::set_lr", "lr must be >= 0, got " + std::to_string(lr));
+  groups_[group].lr = lr;
+}
+
+void TensorOptimizer::save(const std::string& path) const {
+  ::torch::serialize::OutputArchive ar;
+  const std::string n = name();
+  ar.write("optimizer", ::torch::tensor(std::vector<int64_t>(n.begin(), n.end()), ::torch::kLong));
+  ar.write("steps", ::torch::full({}, steps_, ::torch::kLong));
+  std::vector<int64_t> layout;
+  for (const ParamGroup& group : groups_) layout.push_back(static_cast<int64_t>(group.params.size()));
+  ar.write("layout", ::torch::tensor(layout, ::torch::kLong));
+  for (std::size_t g = 0; g < groups_.size(); ++g) {
+    const ParamGroup& group = groups_[g];
+    const double wd = group.weight_decay ? *group.weight_decay : std::numeric_limits<double>::quiet_NaN();
+    ar.write("group." + std::to_string(g), ::torch::tensor(std::vector<double>{group.lr, group.lr_multiplier, wd}, ::torch::kDouble));
+    for (std::size_t i = 0; i < state_[g].size(); ++i) {
+      const ParamState& s = state_[g][i];
+      ar.write(state_key(g, i, "step"), ::torch::full({}, s.step, ::torch::kLong));
+      for (const auto& [key, buffer] : s.buffers) ar.write(state_key(g, i, key), buffer.detach());
+    }
+  }
+  const std::string tmp = path + ".tmp";
+  try {
+    ar.save_to(tmp);
+  } catch (const c10::Error& e) {
+    std::remove(tmp.c_str());
+    throw IoError("torch::TensorOptimizer::save: cannot write '" + tmp + "': " + e.what_without_backtrace());
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    throw IoError("torch::TensorOptimizer::save: cannot rename '" + tmp + "' to '" + path + "'");
+  }
+}
+
+void TensorOptimizer::load(const std::string& path) {
+  const std::string where = "TensorOptimizer::load";
+  ::torch::serialize::InputArchive ar;
+  try {
+    ar.load_from(path);
+  } catch (const c10::Error& e) {
+    throw IoError("torch::TensorOptimizer::load: cannot read '" + path + "': " + e.what_without_backtrace());
+  }
+  const Tensor saved_name = read_key(ar, "optimizer", path).contiguous();
+  require(saved_name.scalar_type() == ::torch::kLong && saved_name.dim() == 1, where, "malformed optimizer name");
+  const int64_t* chars = saved_name.data_ptr<int64_t>();
+  const std::string n(chars, chars + saved_name.numel());
+  require(n == name(), where, "'" + path + "' holds the state of " + n + ", not " + name());
+  const Tensor layout = read_key(ar, "layout", path).contiguous();
+  bool same_layout = layout.scalar_type() == ::torch::kLong && layout.dim() == 1 &&
+                     layout.numel() == static_cast<int64_t>(groups_.size());
+  for (std::size_t g = 0; same_layout && g < groups_.size(); ++g) {
+    same_layout = layout.data_ptr<int64_t>()[g] == static_cast<int64_t>(groups_[g].params.size());
+  }
+  require(same_layout, where, "'" + path + "' has another layout of groups and parameters");
+
+  std::vector<ParamGroup> groups = groups_;
+  std::vector<std::vector<ParamState>> state(groups_.size());
+  for (std::size_t g = 0; g < groups_.size(); ++g) {
+    const Tensor h = read_key(ar, "group." + std::to_string(g), path).to(::torch::kDouble).contiguous();
+    require(h.numel() == 3, where, "malformed hyper-parameters of group " + std::to_string(g));
+    const double* v = h.data_ptr<double>();
+    require(finite_nonneg(v[0]) && finite_nonneg(v[1]) && (std::isnan(v[2]) || finite_nonneg(v[2])), where,
+            "invalid hyper-parameters of group " + std::to_string(g));
+    groups[g].lr = v[0];
+    groups[g].lr_multiplier = v[1];
+    groups[g].weight_decay = std::isnan(v[2]) ? std::nullopt : std::optional<double>(v[2]);
+    for (std::size_t i = 0; i < groups_[g].params.size(); ++i) {
+      const Tensor& p = groups_[g].params[i];
+      ParamState s;
+      s.step = read_count(ar, state_key(g, i, "step"), path);
+      for (const std::string& key : buffer_names()) {
+        Tensor b;
+        if (!ar.try_read(state_key(g, i, key), b)) continue;
+        require(b.sizes() == p.sizes() && b.scalar_type() == p.scalar_type(), where,
+                "buffer " + key + " of " + param_name(g, i) + " does not match the parameter's shape and dtype");
+        s.buffers[key] = b.to(p.device());
+      }
+      state[g].push_back(std::move(s));
+    }
+  }
+  const int64_t steps = read_count(ar, "steps", path);
+  groups_ = std::move(groups);
+  steps_ = steps;
+  state_ = std::move(state);
+}
+
+std::function<double(int64_t)> step_lr_schedule(int64_t step_size, double gamma) {
+  require(step_size >= 1, "step_lr_schedule", "step_size must be >= 1");
+  require(finite_nonneg(gamma), "step_lr_schedule", "gamma must be >= 0");
+  return [step_size, gamma](int64_t k) { return std::pow(gamma, static_cast<double>(k / step_size)); };
+}
+
+// ---- SGD ----
+
+TensorSgd::TensorSgd(std::vector<ParamGroup> groups, const dynamics::Sgd::Options& o)
+    : TensorOptimizer(std::move(groups), o.weight_decay, "TensorSgd"), o_(o) {
+  require(finite_nonneg(o.momentum), "TensorSgd", "momentum must be >= 0");
+  require(std::isfinite(o.dampening), "TensorSgd", "dampening must be finite");
+  require(!o.nesterov || (o.momentum > 0 && o.dampening == 0), "TensorSgd",
+          "nesterov needs momentum > 0 and zero dampening");
+}
+
+std::string TensorSgd::name() const {
+  if (o_.momentum == 0) return "sgd";
+  return o_.nesterov ? "nesterov" : "momentum";
+}
+
+void TensorSgd::update(Tensor& p, const Tensor& grad, ParamState& s, double lr, double wd) {
+  Tensor d = grad;
+  if (wd != 0) d = d.add(p, wd);
+  if (o_.momentum != 0) {
+    Tensor& buf = s.buffers["momentum_buffer"];
+    if (!buf.defined()) {
+      buf = d.clone();
+    } else {
+      buf.mul_(o_.momentum).add_(d, 1 - o_.dampening);
+    }
+    d = o_.nesterov ? d.add(buf, o_.momentum) : buf;
+  }
+  ++s.step;
+  p.add_(d, -lr);
+}
+
+// ---- Adagrad ----
+
+TensorAdagrad::TensorAdagrad(std::vector<ParamGroup> groups, const dynamics::Adagrad::Options& o)
+    : TensorOptimizer(std::move(groups), o.weight_decay, "TensorAdagrad"), o_(o) {
+  require(finite_nonneg(o.lr_decay), "TensorAdagrad", "lr_decay must be >= 0");
+  require(finite_nonneg(o.initial_accumulator_value), "TensorAdagrad", "initial_accumulator_value must be >= 0");
+  require(finite_nonneg(o.eps), "TensorAdagrad", "eps must be >= 0");
+}
+
+void TensorAdagrad::update(Tensor& p, const Tensor& grad, ParamState& s, double lr, double wd) {
+  Tensor& sum = s.buffers["sum"];
+  if (!sum.defined()) sum = ::torch::full_like(p, o_.initial_accumulator_value);
+  ++s.step;
+  const Tensor g = wd != 0 ? grad.add(p, wd) : grad;
+  const double clr = lr / (1 + rounded_product(static_cast<double>(s.step - 1), o_.lr_decay));
+  sum.addcmul_(g, g, 1.0);
+  const Tensor denom = sum.sqrt().add_(o_.eps);
+  p.addcdiv_(g, denom, -clr);
+}
+
+// ---- RMSprop ----
+
+TensorRmsprop::TensorRmsprop(std::vector<ParamGroup> groups, const dynamics::Rmsprop::Options& o)
+    : TensorOptimizer(std::move(groups), o.weight_decay, "TensorRmsprop"), o_(o) {
+  require(std::isfinite(o.alpha) && o.alpha >= 0 && o.alpha < 1, "TensorRmsprop", "alpha must be in [0, 1)");
+  require(finite_nonneg(o.eps), "TensorRmsprop", "eps must be >= 0");
+  require(finite_nonneg(o.momentum), "TensorRmsprop", "momentum must be >= 0");
+}
+
+void TensorRmsprop::update(Tensor& p, const Tensor& grad, ParamState& s, double lr, double wd) {
+  Tensor& square_avg = s.buffers["square_avg"];
+  if (!square_avg.defined()) square_avg = ::torch::zeros_like(p);
+  ++s.step;
+  const Tensor g = wd != 0 ? grad.add(p, wd) : grad;
+  square_avg.mul_(o_.alpha).addcmul_(g, g, 1 - o_.alpha);
+  Tensor avg;
+  if (o_.centered) {
+    Tensor& grad_avg = s.buffers["grad_avg"];
+    if (!grad_avg.defined()) grad_avg = ::torch::zeros_like(p);
+    grad_avg.mul_(o_.alpha).add_(g, 1 - o_.alpha);
+    avg = square_avg.addcmul(grad_avg, grad_avg, -1);
+  } else {
+    avg = square_avg;
+  }
+  avg = o_.eps_inside ? avg.add(o_.eps).sqrt_() : avg.sqrt().add_(o_.eps);
+  if (o_.momentum > 0) {
+    Tensor& buf = s.buffers["momentum_buffer"];
+    if (!buf.defined()) buf = ::torch::zeros_like(p);
+    buf.mul_(o_.momentum).addcdiv_(g, avg);
+    p.add_(buf, -lr);
+  } else {
+    p.addcdiv_(g, avg, -lr);
+  }
+}
+
+// ---- Adam and AdamW ----
+
+TensorAdam::TensorAdam(std::vector<ParamGroup> groups, const dynamics::Adam::Options& o)
+    : TensorOptimizer(std::move(groups), o.weight_decay, o.decoupled ? "TensorAdam (adamw)" : "TensorAdam"), o_(o) {
+  const std::string where = o.decoupled ? "TensorAdam (adamw)" : "TensorAdam";
+  require(std::isfinite(o.beta1) && o.beta1 >= 0 && o.beta1 < 1, where, "beta1 must be in [0, 1)");
+  require(std::isfinite(o.beta2) && o.beta2 >= 0 && o.beta2 < 1, where, "beta2 must be in [0, 1)");
+  require(finite_nonneg(o.eps), where, "eps must be >= 0");
+}
+
+void TensorAdam::update(Tensor& p, const Tensor& grad, ParamState& s, double lr, double wd) {
+  Tensor& exp_avg = s.buffers["exp_avg"];
+  Tensor& exp_avg_sq = s.buffers["exp_avg_sq"];
+  if (!exp_avg.defined()) exp_avg = ::torch::zeros_like(p);
+  if (!exp_avg_sq.defined()) exp_avg_sq = ::torch::zeros_like(p);
+  ++s.step;
+  Tensor g = grad;
+  if (o_.decoupled) {
+    if (wd != 0) p.mul_(1 - rounded_product(lr, wd));
+  } else if (wd != 0) {
+    g = g.add(p, wd);
+  }
+  const double k = static_cast<double>(s.step);
+  const double bias_correction1 = 1 - std::pow(o_.beta1, k);
+  const double bias_correction2 = 1 - std::pow(o_.beta2, k);
+  exp_avg.mul_(o_.beta1).add_(g, 1 - o_.beta1);
+  exp_avg_sq.mul_(o_.beta2).addcmul_(g, g, 1 - o_.beta2);
+  Tensor v = exp_avg_sq;
+  if (o_.amsgrad) {
+    Tensor& max_exp_avg_sq = s.buffers["max_exp_avg_sq"];
+    if (!max_exp_avg_sq.defined()) max_exp_avg_sq = ::torch::zeros_like(p);
+    ::torch::max_out(max_exp_avg_sq, exp_avg_sq, max_exp_avg_sq);
+    v = max_exp_avg_sq;
+  }
+  const Tensor denom = (v.sqrt() / std::sqrt(bias_correction2)).add_(o_.eps);
+  p.addcdiv_(exp_avg, denom, -(lr / bias_correction1));
+}
+
+// ---- factory ----
+
+std::vector<std::string> tensor_optimizer_names() {
+  return {"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"};
+}
+
+std::unique_ptr<TensorOptimizer> make_tensor_optimizer(const std::string& name, std::vector<ParamGroup> groups,
+                                                       const dynamics::OptimizerSettings& s) {
+  using dynamics::or_default;
+  const double wd = or_default(s.weight_decay, name == "adamw" ? 1e-2 : 0.0);
+  if (name == "sgd" || name == "momentum" || name == "nesterov") {
+    dynamics::Sgd::Options o;
+    o.momentum = or_default(s.momentum, name == "sgd" ? 0.0 : 0.9);
+    o.dampening = s.dampening;
+    o.weight_decay = wd;
+    o.nesterov = name == "nesterov";
+    return std::make_unique<TensorSgd>(std::move(groups), o);
+  }
+  if (name == "adagrad") {
+    dynamics::Adagrad::Options o;
+    o.lr_decay = s.lr_decay;
+    o.weight_decay = wd;
+    o.eps = or_default(s.eps, 1e-10);
+    return std::make_unique<TensorAdagrad>(std::move(groups), o);
+  }
+  if (name == "rmsprop") {
+    dynamics::Rmsprop::Options o;
+    o.alpha = s.alpha;
+    o.eps = or_default(s.eps, 1e-8);
+    o.weight_decay = wd;
+    o.momentum = or_default(s.momentum, 0.0);
+    o.centered = s.centered;
+    o.eps_inside = s.eps_inside;
+    return std::make_unique<TensorRmsprop>(std::move(groups), o);
+  }
+  if (name == "adam" || name == "adamw") {
+    dynamics::Adam::Options o;
+    o.beta1 = s.beta1;
+    o.beta2 = s.beta2;
+    o.eps = or_default(s.eps, 1e-8);
+    o.weight_decay = wd;
+    o.amsgrad = s.amsgrad;
+    o.decoupled = name == "adamw";
+    return std::make_unique<TensorAdam>(std::move(groups), o);
+  }
+  std::string names;
+  for (const auto& n : tensor_optimizer_names()) names += (names.empty() ? "" : ", ") + n;
+  throw InvalidArgument("torch::make_tensor_optimizer: unknown optimizer '" + name + "' (known: " + names + ")");
+}
+
+}  // namespace odyn::torch
