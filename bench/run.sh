@@ -173,3 +173,25 @@ for name, b in runs.items():
     print(f"| {label} | {t * 1e3:.1f} ms | {te * 1e3:.1f} ms | {t / te:.2f} | {its} |")
 PY
 fi
+
+# Optimizer steps on network parameters (builds with LibTorch): odyn::torch's tensor optimizers
+# against torch::optim in the same process, one thread; ratio odyn / torch of the time per step.
+if [[ -x "$build/bin/odyn_bench_torch_optim" ]]; then
+  "$build/bin/odyn_bench_torch_optim" --benchmark_format=json --benchmark_repetitions=3 \
+    --benchmark_report_aggregates_only=true >"$out/torch_optim.json"
+  "$py" - "$out/torch_optim.json" <<'PY'
+import json, sys
+runs = {b["run_name"].removesuffix("/real_time"): b for b in json.load(open(sys.argv[1]))["benchmarks"]
+        if b.get("aggregate_name") == "median"}
+print("| model | optimizer | odyn µs | torch::optim µs | odyn / torch |")
+print("|---|---|---|---|---|")
+for name, b in runs.items():
+    parts = name.split("/")
+    if parts[1] != "odyn":
+        continue
+    other = runs["/".join([parts[0], "torch"] + parts[2:])]
+    label = parts[2] if parts[0] == "BM_Step" else "zero_grad"
+    model = parts[-1]
+    print(f"| {model} | {label} | {b['real_time']:.0f} | {other['real_time']:.0f} | {b['real_time'] / other['real_time']:.3f} |")
+PY
+fi
