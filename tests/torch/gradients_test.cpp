@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "odyn/core/error.hpp"
+#include "odyn/torch/optim.hpp"
 
 namespace {
 
@@ -405,6 +406,71 @@ TEST_F(TorchGradients, D4RmspropOnScaledParameter) {
       theta0, lambda, LrScaling::adaptive, RMSpropOptions(alpha).eps(1e-3), RMSpropOptions(lambda * alpha).eps(1e-3), q);
   std::printf("D4 RMSprop, lambda %.1f, eps 1e-3 unscaled: rel diff %.3e\n", lambda, dev);
   EXPECT_GT(dev, 1e-8);
+}
+
+// D4 in the form of Su's post: RMSprop with ε inside the square root (odyn's eps_inside) on φ,
+// θ = λ φ, lr α, equals lr λ α with ε / λ² on θ (v_φ = λ² v_θ, so √(v_φ + ε) = λ √(v_θ + ε/λ²)).
+TEST_F(TorchGradients, D4RmspropEpsInsideOnScaledParameter) {
+  const Quadratic q;
+  const Tensor theta0 = ::torch::randn({10}, kF64);
+  const double lambda = 0.2, alpha = 0.01, eps = 1e-6;
+  const auto run = [&](bool wrapped, double lr, double e) {
+    ScaledLinear w = scaled_vector(theta0, lambda, LrScaling::adaptive);
+    Tensor theta = theta0.clone().requires_grad_(true);
+    odyn::torch::ParamGroup group;
+    group.params = wrapped ? w->parameters() : std::vector<Tensor>{theta};
+    group.lr = lr;
+    odyn::dynamics::Rmsprop::Options o;
+    o.eps = e;
+    o.eps_inside = true;
+    odyn::torch::TensorRmsprop opt({group}, o);
+    for (int k = 0; k < 100; ++k) {
+      opt.zero_grad();
+      q(wrapped ? w->weight().reshape({-1}) : theta).backward();
+      opt.step();
+    }
+    return wrapped ? Tensor(w->weight().detach().reshape({-1})) : theta.detach();
+  };
+  const Tensor reference = run(true, alpha, eps);
+  EXPECT_LT(rel_diff(reference, run(false, lambda * alpha, eps / (lambda * lambda))), 1e-12);
+  const double unscaled = rel_diff(reference, run(false, lambda * alpha, eps));
+  std::printf("D4 RMSprop, eps inside the root, lambda %.1f, eps %.0e unscaled: rel diff %.3e\n", lambda, eps, unscaled);
+  EXPECT_GT(unscaled, 1e-8);
+}
+
+// D8: decoupled weight decay multiplies the parameter by (1 - lr w) per step, whatever the
+// parameterisation: AdamW on φ (lr α, decay w) equals AdamW on θ with lr λ α, ε / λ and decay w / λ,
+// the same factor 1 - α w.
+TEST_F(TorchGradients, D8DecoupledDecayFactorIsUnchanged) {
+  const Quadratic q;
+  const Tensor theta0 = ::torch::randn({10}, kF64);
+  const double lambda = 0.2, alpha = 0.01, w = 0.5;
+  using ::torch::optim::AdamWOptions;
+  const double d = wrapper_vs_direct<::torch::optim::AdamW>(
+      theta0, lambda, LrScaling::adaptive, AdamWOptions(alpha).eps(1e-8).weight_decay(w),
+      AdamWOptions(lambda * alpha).eps(1e-8 / lambda).weight_decay(w / lambda), q);
+  EXPECT_LT(d, 1e-12);
+}
+
+// B4-10: keeping an EMA copy does not change the optimizer's trajectory: bit-identical parameters.
+TEST_F(TorchGradients, EmaLeavesTheTrajectoryUnchanged) {
+  const Quadratic q;
+  const Tensor theta0 = ::torch::randn({10}, kF64);
+  const auto run = [&](bool with_ema) {
+    Tensor theta = theta0.clone().requires_grad_(true);
+    ::torch::optim::Adam opt(std::vector<Tensor>{theta}, ::torch::optim::AdamOptions(0.01));
+    NamedParameters named;
+    named.insert("theta", theta);
+    std::unique_ptr<WeightEma> ema = with_ema ? std::make_unique<WeightEma>(named, 0.99, true) : nullptr;
+    for (int k = 0; k < 100; ++k) {
+      opt.zero_grad();
+      q(theta).backward();
+      opt.step();
+      if (ema) ema->update();
+    }
+    return theta.detach();
+  };
+  EXPECT_TRUE(run(true).equal(run(false)));
 }
 
 // D5: the wrapped layer's output at initialisation equals the original layer's: exactly when s
