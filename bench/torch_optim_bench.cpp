@@ -2,10 +2,12 @@
 // LibTorch thread: the time of one optimizer step over the float32 parameters of
 //   mlp:  Linear(784, 1024) - ReLU - Linear(1024, 256) - ReLU - Linear(256, 10)  (1,068,810 parameters),
 //   conv: Conv2d(1, 32, 3) - ReLU - Conv2d(32, 64, 3) - ReLU - Flatten - Linear(64 * 24 * 24, 10)
-//         (a 28 x 28 input; 387,466 parameters).
+//         (a 28 x 28 input; 387,466 parameters),
+//   many: 200 x Linear(16, 16) stacked (400 small tensors; 54,400 parameters), where the
+//         per-tensor overhead of an update dominates.
 // The gradients are filled once with standard normal values (torch::manual_seed(0)); one untimed
 // step creates the optimizer state, then the timed loop repeats the in-place step.
-//   BM_Step/<impl>/<optimizer>/<model>, impl odyn or torch, optimizer momentum (SGD with momentum
+//   BM_Step/<impl>/<optimizer>/<model>, impl odyn, odyn_foreach (set_foreach(true)) or torch, optimizer momentum (SGD with momentum
 //     0.9), adam, adamw (weight decay 1e-2), rmsprop or adagrad, all with lr 1e-3 and torch's other
 //     defaults. Counter: parameters.
 //   BM_ZeroGrad/<impl>/<model>: zero_grad() (gradients kept, set to zero). Counter: parameters.
@@ -22,11 +24,13 @@ namespace {
 
 constexpr double kLr = 1e-3;
 
-// The model called `name` (mlp or conv) with parameters and gradients drawn from seed 0.
+// The model called `name` (mlp, conv or many) with parameters and gradients drawn from seed 0.
 torch::nn::Sequential make_model(const std::string& name) {
   torch::manual_seed(0);
   torch::nn::Sequential model;
-  if (name == "mlp") {
+  if (name == "many") {
+    for (int i = 0; i < 200; ++i) model->push_back(torch::nn::Linear(16, 16));
+  } else if (name == "mlp") {
     model = torch::nn::Sequential(torch::nn::Linear(784, 1024), torch::nn::ReLU(), torch::nn::Linear(1024, 256),
                                   torch::nn::ReLU(), torch::nn::Linear(256, 10));
   } else {
@@ -44,12 +48,15 @@ double parameter_count(const torch::nn::Sequential& model) {
   return n;
 }
 
-std::unique_ptr<odyn::torch::TensorOptimizer> make_odyn(const std::string& optimizer, torch::nn::Sequential& model) {
+std::unique_ptr<odyn::torch::TensorOptimizer> make_odyn(const std::string& optimizer, torch::nn::Sequential& model,
+                                                        bool foreach = false) {
   odyn::torch::ParamGroup group;
   group.params = model->parameters();
   group.lr = kLr;
   std::vector<odyn::torch::ParamGroup> groups{group};
-  return odyn::torch::make_tensor_optimizer(optimizer, std::move(groups));
+  auto opt = odyn::torch::make_tensor_optimizer(optimizer, std::move(groups));
+  opt->set_foreach(foreach);
+  return opt;
 }
 
 std::unique_ptr<torch::optim::Optimizer> make_torch(const std::string& optimizer, torch::nn::Sequential& model) {
@@ -68,9 +75,9 @@ void time_step(benchmark::State& state, Optimizer& opt, const torch::nn::Sequent
   state.counters["parameters"] = parameter_count(model);
 }
 
-void step_odyn(benchmark::State& state, const std::string& optimizer, const std::string& model_name) {
+void step_odyn(benchmark::State& state, const std::string& optimizer, const std::string& model_name, bool foreach) {
   torch::nn::Sequential model = make_model(model_name);
-  const auto opt = make_odyn(optimizer, model);
+  const auto opt = make_odyn(optimizer, model, foreach);
   time_step(state, *opt, model);
 }
 
@@ -98,10 +105,13 @@ void zero_grad_torch(benchmark::State& state, const std::string& model_name) {
 
 int main(int argc, char** argv) {
   torch::set_num_threads(1);
-  for (const std::string model : {"mlp", "conv"}) {
+  for (const std::string model : {"mlp", "conv", "many"}) {
     for (const std::string optimizer : {"momentum", "adam", "adamw", "rmsprop", "adagrad"}) {
       benchmark::RegisterBenchmark(("BM_Step/odyn/" + optimizer + "/" + model).c_str(),
-                                   [optimizer, model](benchmark::State& s) { step_odyn(s, optimizer, model); })
+                                   [optimizer, model](benchmark::State& s) { step_odyn(s, optimizer, model, false); })
+          ->Unit(benchmark::kMicrosecond);
+      benchmark::RegisterBenchmark(("BM_Step/odyn_foreach/" + optimizer + "/" + model).c_str(),
+                                   [optimizer, model](benchmark::State& s) { step_odyn(s, optimizer, model, true); })
           ->Unit(benchmark::kMicrosecond);
       benchmark::RegisterBenchmark(("BM_Step/torch/" + optimizer + "/" + model).c_str(),
                                    [optimizer, model](benchmark::State& s) { step_torch(s, optimizer, model); })

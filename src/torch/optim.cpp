@@ -2,6 +2,7 @@
 
 #include <c10/util/Exception.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -90,11 +91,16 @@ void TensorOptimizer::step() {
       const Tensor& p = groups_[g].params[i];
       const Tensor& grad = p.grad();
       if (!grad.defined()) continue;
-      require(!grad.is_sparse(), "TensorOptimizer::step", "the gradient of " + param_name(g, i) + " is sparse");
-      require(grad.sizes() == p.sizes(), "TensorOptimizer::step",
-              "the gradient of " + param_name(g, i) + " has shape " + shape(grad) + ", the parameter " + shape(p));
-      require(grad.scalar_type() == p.scalar_type() && grad.device() == p.device(), "TensorOptimizer::step",
-              "the gradient of " + param_name(g, i) + " differs from the parameter in dtype or device");
+      // The messages are built only on failure: this loop runs for every parameter at every step.
+      if (grad.is_sparse()) require(false, "TensorOptimizer::step", "the gradient of " + param_name(g, i) + " is sparse");
+      if (grad.sizes() != p.sizes()) {
+        require(false, "TensorOptimizer::step",
+                "the gradient of " + param_name(g, i) + " has shape " + shape(grad) + ", the parameter " + shape(p));
+      }
+      if (grad.scalar_type() != p.scalar_type() || grad.device() != p.device()) {
+        require(false, "TensorOptimizer::step",
+                "the gradient of " + param_name(g, i) + " differs from the parameter in dtype or device");
+      }
     }
   }
   const double factor = schedule_ ? schedule_(steps_) : 1.0;
@@ -103,15 +109,50 @@ void TensorOptimizer::step() {
   ::torch::NoGradGuard no_grad;
   for (std::size_t g = 0; g < groups_.size(); ++g) {
     const ParamGroup& group = groups_[g];
-    const double lr = group.lr * group.lr_multiplier * factor;
-    const double wd = group.weight_decay.value_or(default_weight_decay_);
-    for (std::size_t i = 0; i < group.params.size(); ++i) {
-      Tensor p = group.params[i];
+    step_group(g, group.lr * group.lr_multiplier * factor, group.weight_decay.value_or(default_weight_decay_));
+  }
+  ++steps_;
+}
+
+void TensorOptimizer::step_group(std::size_t g, double lr, double wd) {
+  const std::vector<Tensor>& params = groups_[g].params;
+  if (!foreach_) {
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      Tensor p = params[i];
       const Tensor grad = p.grad();
       if (grad.defined()) update(p, grad.detach(), state_[g][i], lr, wd);
     }
+    return;
   }
-  ++steps_;
+  // Buckets in the order of their first parameter; the _foreach_ kernels need one dtype and device,
+  // and the step-dependent coefficients (bias corrections, Adagrad's lr decay) one step count.
+  std::vector<Bucket> buckets;
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const Tensor& p = params[i];
+    const Tensor grad = p.grad();
+    if (!grad.defined()) continue;
+    ParamState* s = &state_[g][i];
+    auto same = [&](const Bucket& b) {
+      return b.params[0].scalar_type() == p.scalar_type() && b.params[0].device() == p.device() && b.states[0]->step == s->step;
+    };
+    auto it = std::find_if(buckets.begin(), buckets.end(), same);
+    if (it == buckets.end()) it = buckets.insert(buckets.end(), Bucket{});
+    it->params.push_back(p);
+    it->grads.push_back(grad.detach());
+    it->states.push_back(s);
+  }
+  for (Bucket& b : buckets) update_foreach(b, lr, wd);
+}
+
+std::vector<Tensor> TensorOptimizer::Bucket::buffers(const std::string& key, double fill) {
+  std::vector<Tensor> out;
+  out.reserve(params.size());
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    Tensor& b = states[i]->buffers[key];
+    if (!b.defined()) b = ::torch::full_like(params[i], fill);
+    out.push_back(b);
+  }
+  return out;
 }
 
 void TensorOptimizer::zero_grad(bool set_to_none) {
@@ -256,6 +297,30 @@ void TensorSgd::update(Tensor& p, const Tensor& grad, ParamState& s, double lr, 
   p.add_(d, -lr);
 }
 
+void TensorSgd::update_foreach(Bucket& b, double lr, double wd) {
+  std::vector<Tensor> d = wd != 0 ? at::_foreach_add(b.grads, b.params, wd) : b.grads;
+  if (o_.momentum != 0) {
+    std::vector<Tensor> bufs, old_bufs, old_d;
+    for (std::size_t i = 0; i < b.params.size(); ++i) {
+      Tensor& buf = b.states[i]->buffers["momentum_buffer"];
+      if (!buf.defined()) {
+        buf = d[i].clone();
+      } else {
+        old_bufs.push_back(buf);
+        old_d.push_back(d[i]);
+      }
+      bufs.push_back(buf);
+    }
+    if (!old_bufs.empty()) {
+      at::_foreach_mul_(old_bufs, o_.momentum);
+      at::_foreach_add_(old_bufs, old_d, 1 - o_.dampening);
+    }
+    d = o_.nesterov ? at::_foreach_add(d, bufs, o_.momentum) : bufs;
+  }
+  for (ParamState* s : b.states) ++s->step;
+  at::_foreach_add_(b.params, d, -lr);
+}
+
 // ---- Adagrad ----
 
 TensorAdagrad::TensorAdagrad(std::vector<ParamGroup> groups, const dynamics::Adagrad::Options& o)
@@ -274,6 +339,17 @@ void TensorAdagrad::update(Tensor& p, const Tensor& grad, ParamState& s, double 
   sum.addcmul_(g, g, 1.0);
   const Tensor denom = sum.sqrt().add_(o_.eps);
   p.addcdiv_(g, denom, -clr);
+}
+
+void TensorAdagrad::update_foreach(Bucket& b, double lr, double wd) {
+  const std::vector<Tensor> sum = b.buffers("sum", o_.initial_accumulator_value);
+  for (ParamState* s : b.states) ++s->step;
+  const std::vector<Tensor> g = wd != 0 ? at::_foreach_add(b.grads, b.params, wd) : b.grads;
+  const double clr = lr / (1 + rounded_product(static_cast<double>(b.states[0]->step - 1), o_.lr_decay));
+  at::_foreach_addcmul_(sum, g, g, 1.0);
+  const std::vector<Tensor> denom = at::_foreach_sqrt(sum);
+  at::_foreach_add_(denom, o_.eps);
+  at::_foreach_addcdiv_(b.params, g, denom, -clr);
 }
 
 // ---- RMSprop ----
@@ -311,6 +387,38 @@ void TensorRmsprop::update(Tensor& p, const Tensor& grad, ParamState& s, double 
   }
 }
 
+void TensorRmsprop::update_foreach(Bucket& b, double lr, double wd) {
+  const std::vector<Tensor> square_avg = b.buffers("square_avg");
+  for (ParamState* s : b.states) ++s->step;
+  const std::vector<Tensor> g = wd != 0 ? at::_foreach_add(b.grads, b.params, wd) : b.grads;
+  at::_foreach_mul_(square_avg, o_.alpha);
+  at::_foreach_addcmul_(square_avg, g, g, 1 - o_.alpha);
+  std::vector<Tensor> avg;
+  if (o_.centered) {
+    const std::vector<Tensor> grad_avg = b.buffers("grad_avg");
+    at::_foreach_mul_(grad_avg, o_.alpha);
+    at::_foreach_add_(grad_avg, g, 1 - o_.alpha);
+    avg = at::_foreach_addcmul(square_avg, grad_avg, grad_avg, -1);
+  } else {
+    avg = square_avg;
+  }
+  if (o_.eps_inside) {
+    avg = at::_foreach_add(avg, o_.eps);
+    at::_foreach_sqrt_(avg);
+  } else {
+    avg = at::_foreach_sqrt(avg);
+    at::_foreach_add_(avg, o_.eps);
+  }
+  if (o_.momentum > 0) {
+    const std::vector<Tensor> buf = b.buffers("momentum_buffer");
+    at::_foreach_mul_(buf, o_.momentum);
+    at::_foreach_addcdiv_(buf, g, avg);
+    at::_foreach_add_(b.params, buf, -lr);
+  } else {
+    at::_foreach_addcdiv_(b.params, g, avg, -lr);
+  }
+}
+
 // ---- Adam and AdamW ----
 
 TensorAdam::TensorAdam(std::vector<ParamGroup> groups, const dynamics::Adam::Options& o)
@@ -345,8 +453,37 @@ void TensorAdam::update(Tensor& p, const Tensor& grad, ParamState& s, double lr,
     ::torch::max_out(max_exp_avg_sq, exp_avg_sq, max_exp_avg_sq);
     v = max_exp_avg_sq;
   }
-  const Tensor denom = (v.sqrt() / std::sqrt(bias_correction2)).add_(o_.eps);
+  // torch::optim divides out of place here; in place is the same kernel without a second temporary.
+  const Tensor denom = v.sqrt().div_(std::sqrt(bias_correction2)).add_(o_.eps);
   p.addcdiv_(exp_avg, denom, -(lr / bias_correction1));
+}
+
+void TensorAdam::update_foreach(Bucket& b, double lr, double wd) {
+  const std::vector<Tensor> exp_avg = b.buffers("exp_avg");
+  const std::vector<Tensor> exp_avg_sq = b.buffers("exp_avg_sq");
+  for (ParamState* s : b.states) ++s->step;
+  std::vector<Tensor> g = b.grads;
+  if (o_.decoupled) {
+    if (wd != 0) at::_foreach_mul_(b.params, 1 - rounded_product(lr, wd));
+  } else if (wd != 0) {
+    g = at::_foreach_add(b.grads, b.params, wd);
+  }
+  const double k = static_cast<double>(b.states[0]->step);
+  const double bias_correction1 = 1 - std::pow(o_.beta1, k);
+  const double bias_correction2 = 1 - std::pow(o_.beta2, k);
+  at::_foreach_mul_(exp_avg, o_.beta1);
+  at::_foreach_add_(exp_avg, g, 1 - o_.beta1);
+  at::_foreach_mul_(exp_avg_sq, o_.beta2);
+  at::_foreach_addcmul_(exp_avg_sq, g, g, 1 - o_.beta2);
+  std::vector<Tensor> v = exp_avg_sq;
+  if (o_.amsgrad) {
+    v = b.buffers("max_exp_avg_sq");
+    at::_foreach_maximum_(v, exp_avg_sq);
+  }
+  const std::vector<Tensor> denom = at::_foreach_sqrt(v);
+  at::_foreach_div_(denom, std::sqrt(bias_correction2));
+  at::_foreach_add_(denom, o_.eps);
+  at::_foreach_addcdiv_(b.params, exp_avg, denom, -(lr / bias_correction1));
 }
 
 // ---- factory ----

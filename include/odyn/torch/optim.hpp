@@ -2,7 +2,9 @@
 //
 // The updates are those of the Eigen steppers in odyn/dynamics/optimizers.hpp (whose option
 // structs they take), written as the in-place tensor operations of torch::optim 1.13 in the same
-// order, so a run reproduces torch::optim's parameters to the last bit on the same device.
+// order, so a run reproduces torch::optim's parameters to the last bit on the same device. With
+// set_foreach(true) the same operations run as LibTorch's multi-tensor _foreach_ kernels over the
+// parameters of a group that share dtype, device and step count (torch.optim's foreach=True).
 #pragma once
 
 #include <torch/torch.h>
@@ -57,6 +59,12 @@ class TensorOptimizer {
   // lr * lr_multiplier * factor(k) in every group; an empty function removes it. step() throws
   // odyn::InvalidArgument when the factor is negative or not finite. Not part of the saved state.
   void set_lr_schedule(std::function<double(int64_t)> factor) { schedule_ = std::move(factor); }
+  // Selects the multi-tensor path (torch.optim's foreach=True): step() updates the parameters of a
+  // group that share dtype, device and step count with one _foreach_ call per operation. The
+  // elementwise operations and their order are those of the per-parameter path, so the results
+  // and the saved state are the same bit for bit. Off by default; not part of the saved state.
+  void set_foreach(bool on) { foreach_ = on; }
+  bool uses_foreach() const { return foreach_; }
 
   // Writes the state (step counts, buffers, each group's lr, lr_multiplier and weight_decay) with
   // torch's serialization to a temporary file renamed to `path`. Throws odyn::IoError on failure.
@@ -75,9 +83,21 @@ class TensorOptimizer {
   // tensors, none in two groups, at least one in all); `where` names the caller in messages.
   TensorOptimizer(std::vector<ParamGroup> groups, double default_weight_decay, const std::string& where);
 
+  // Parameters of one group with the same dtype, device and step count, their gradients and states.
+  struct Bucket {
+    std::vector<::torch::Tensor> params, grads;
+    std::vector<ParamState*> states;
+    // The buffers called `key` (created as zeros, or as full_like(p, fill), where undefined).
+    std::vector<::torch::Tensor> buffers(const std::string& key, double fill = 0);
+  };
+
  private:
   // Updates `p` in place from `grad` with learning rate lr and weight decay wd.
   virtual void update(::torch::Tensor& p, const ::torch::Tensor& grad, ParamState& s, double lr, double wd) = 0;
+  // update() of every parameter of `b` with _foreach_ kernels.
+  virtual void update_foreach(Bucket& b, double lr, double wd) = 0;
+  // The per-parameter or multi-tensor update of the parameters of group g that have a gradient.
+  void step_group(std::size_t g, double lr, double wd);
   // Names of the buffers update() may create.
   virtual std::vector<std::string> buffer_names() const = 0;
 
@@ -86,6 +106,7 @@ class TensorOptimizer {
   double default_weight_decay_;
   int64_t steps_ = 0;
   std::function<double(int64_t)> schedule_;
+  bool foreach_ = false;
 };
 
 // torch.optim.lr_scheduler.StepLR as a factor for set_lr_schedule: gamma^floor(k / step_size) at
@@ -101,6 +122,7 @@ class TensorSgd final : public TensorOptimizer {
 
  private:
   void update(::torch::Tensor& p, const ::torch::Tensor& grad, ParamState& s, double lr, double wd) override;
+  void update_foreach(Bucket& b, double lr, double wd) override;
   std::vector<std::string> buffer_names() const override { return {"momentum_buffer"}; }
   dynamics::Sgd::Options o_;
 };
@@ -114,6 +136,7 @@ class TensorAdagrad final : public TensorOptimizer {
 
  private:
   void update(::torch::Tensor& p, const ::torch::Tensor& grad, ParamState& s, double lr, double wd) override;
+  void update_foreach(Bucket& b, double lr, double wd) override;
   std::vector<std::string> buffer_names() const override { return {"sum"}; }
   dynamics::Adagrad::Options o_;
 };
@@ -128,6 +151,7 @@ class TensorRmsprop final : public TensorOptimizer {
 
  private:
   void update(::torch::Tensor& p, const ::torch::Tensor& grad, ParamState& s, double lr, double wd) override;
+  void update_foreach(Bucket& b, double lr, double wd) override;
   std::vector<std::string> buffer_names() const override { return {"square_avg", "grad_avg", "momentum_buffer"}; }
   dynamics::Rmsprop::Options o_;
 };
@@ -142,6 +166,7 @@ class TensorAdam final : public TensorOptimizer {
 
  private:
   void update(::torch::Tensor& p, const ::torch::Tensor& grad, ParamState& s, double lr, double wd) override;
+  void update_foreach(Bucket& b, double lr, double wd) override;
   std::vector<std::string> buffer_names() const override { return {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"}; }
   dynamics::Adam::Options o_;
 };
