@@ -1,6 +1,7 @@
 #include "odyn/dynamics/optimizers.hpp"
 
 #include <cmath>
+#include <type_traits>
 
 #include "odyn/core/error.hpp"
 
@@ -149,7 +150,7 @@ std::vector<std::string> optimizer_names() {
           "error-controlled"};
 }
 
-std::unique_ptr<Optimizer> make_optimizer(const std::string& name, const OptimizerSettings& s) {
+std::optional<TorchFormOptions> torch_form_options(const std::string& name, const OptimizerSettings& s) {
   const double wd = or_default(s.weight_decay, name == "adamw" ? 1e-2 : 0.0);
   if (name == "sgd" || name == "momentum" || name == "nesterov") {
     Sgd::Options o;
@@ -157,14 +158,14 @@ std::unique_ptr<Optimizer> make_optimizer(const std::string& name, const Optimiz
     o.dampening = s.dampening;
     o.weight_decay = wd;
     o.nesterov = name == "nesterov";
-    return std::make_unique<Sgd>(o);
+    return o;
   }
   if (name == "adagrad") {
     Adagrad::Options o;
     o.lr_decay = s.lr_decay;
     o.weight_decay = wd;
     o.eps = or_default(s.eps, 1e-10);
-    return std::make_unique<Adagrad>(o);
+    return o;
   }
   if (name == "rmsprop") {
     Rmsprop::Options o;
@@ -174,7 +175,7 @@ std::unique_ptr<Optimizer> make_optimizer(const std::string& name, const Optimiz
     o.momentum = or_default(s.momentum, 0.0);
     o.centered = s.centered;
     o.eps_inside = s.eps_inside;
-    return std::make_unique<Rmsprop>(o);
+    return o;
   }
   if (name == "adam" || name == "adamw") {
     Adam::Options o;
@@ -184,7 +185,22 @@ std::unique_ptr<Optimizer> make_optimizer(const std::string& name, const Optimiz
     o.weight_decay = wd;
     o.amsgrad = s.amsgrad;
     o.decoupled = name == "adamw";
-    return std::make_unique<Adam>(o);
+    return o;
+  }
+  return std::nullopt;
+}
+
+std::unique_ptr<Optimizer> make_optimizer(const std::string& name, const OptimizerSettings& s) {
+  if (const auto options = torch_form_options(name, s)) {
+    return std::visit(
+        [](const auto& o) -> std::unique_ptr<Optimizer> {
+          using O = std::decay_t<decltype(o)>;
+          if constexpr (std::is_same_v<O, Sgd::Options>) return std::make_unique<Sgd>(o);
+          if constexpr (std::is_same_v<O, Adagrad::Options>) return std::make_unique<Adagrad>(o);
+          if constexpr (std::is_same_v<O, Rmsprop::Options>) return std::make_unique<Rmsprop>(o);
+          if constexpr (std::is_same_v<O, Adam::Options>) return std::make_unique<Adam>(o);
+        },
+        *options);
   }
   if (name == "heavy-ball") return std::make_unique<HeavyBall>(MomentumRule::leapfrog(s.friction), s.consistent_start);
   if (name == "nesterov-midpoint")

@@ -5,6 +5,7 @@
 #include <string>
 #include <utility>
 
+#include "checks.hpp"
 #include "odyn/core/error.hpp"
 
 namespace odyn::torch {
@@ -12,15 +13,8 @@ namespace {
 
 using ::torch::Tensor;
 
-void require(bool ok, const std::string& where, const std::string& message) {
-  if (!ok) throw InvalidArgument("torch::" + where + ": " + message);
-}
-
-std::string shape(const Tensor& t) {
-  std::string s = "(";
-  for (int64_t d = 0; d < t.dim(); ++d) s += (d ? ", " : "") + std::to_string(t.size(d));
-  return s + ")";
-}
+using detail::require;
+using detail::shape;
 
 // sqrt(sum ||g||^2) over the defined gradients, as a float64 0-dim tensor on their device.
 Tensor global_norm(const NamedParameters& params, const char* where) {

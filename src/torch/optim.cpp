@@ -7,8 +7,10 @@
 #include <cstdio>
 #include <limits>
 #include <set>
+#include <type_traits>
 #include <utility>
 
+#include "checks.hpp"
 #include "odyn/core/error.hpp"
 
 namespace odyn::torch {
@@ -16,9 +18,8 @@ namespace {
 
 using ::torch::Tensor;
 
-void require(bool ok, const std::string& where, const std::string& message) {
-  if (!ok) throw InvalidArgument("torch::" + where + ": " + message);
-}
+using detail::require;
+using detail::shape;
 
 bool finite_nonneg(double v) { return std::isfinite(v) && v >= 0; }
 
@@ -27,12 +28,6 @@ bool finite_nonneg(double v) { return std::isfinite(v) && v >= 0; }
 double rounded_product(double a, double b) {
   volatile double p = a * b;
   return p;
-}
-
-std::string shape(const Tensor& t) {
-  std::string s = "(";
-  for (int64_t d = 0; d < t.dim(); ++d) s += (d ? ", " : "") + std::to_string(t.size(d));
-  return s + ")";
 }
 
 std::string param_name(std::size_t g, std::size_t i) {
@@ -494,42 +489,18 @@ std::vector<std::string> tensor_optimizer_names() {
 
 std::unique_ptr<TensorOptimizer> make_tensor_optimizer(const std::string& name, std::vector<ParamGroup> groups,
                                                        const dynamics::OptimizerSettings& s) {
-  using dynamics::or_default;
-  const double wd = or_default(s.weight_decay, name == "adamw" ? 1e-2 : 0.0);
-  if (name == "sgd" || name == "momentum" || name == "nesterov") {
-    dynamics::Sgd::Options o;
-    o.momentum = or_default(s.momentum, name == "sgd" ? 0.0 : 0.9);
-    o.dampening = s.dampening;
-    o.weight_decay = wd;
-    o.nesterov = name == "nesterov";
-    return std::make_unique<TensorSgd>(std::move(groups), o);
-  }
-  if (name == "adagrad") {
-    dynamics::Adagrad::Options o;
-    o.lr_decay = s.lr_decay;
-    o.weight_decay = wd;
-    o.eps = or_default(s.eps, 1e-10);
-    return std::make_unique<TensorAdagrad>(std::move(groups), o);
-  }
-  if (name == "rmsprop") {
-    dynamics::Rmsprop::Options o;
-    o.alpha = s.alpha;
-    o.eps = or_default(s.eps, 1e-8);
-    o.weight_decay = wd;
-    o.momentum = or_default(s.momentum, 0.0);
-    o.centered = s.centered;
-    o.eps_inside = s.eps_inside;
-    return std::make_unique<TensorRmsprop>(std::move(groups), o);
-  }
-  if (name == "adam" || name == "adamw") {
-    dynamics::Adam::Options o;
-    o.beta1 = s.beta1;
-    o.beta2 = s.beta2;
-    o.eps = or_default(s.eps, 1e-8);
-    o.weight_decay = wd;
-    o.amsgrad = s.amsgrad;
-    o.decoupled = name == "adamw";
-    return std::make_unique<TensorAdam>(std::move(groups), o);
+  if (const auto options = dynamics::torch_form_options(name, s)) {
+    return std::visit(
+        [&](const auto& o) -> std::unique_ptr<TensorOptimizer> {
+          using O = std::decay_t<decltype(o)>;
+          if constexpr (std::is_same_v<O, dynamics::Sgd::Options>) return std::make_unique<TensorSgd>(std::move(groups), o);
+          if constexpr (std::is_same_v<O, dynamics::Adagrad::Options>)
+            return std::make_unique<TensorAdagrad>(std::move(groups), o);
+          if constexpr (std::is_same_v<O, dynamics::Rmsprop::Options>)
+            return std::make_unique<TensorRmsprop>(std::move(groups), o);
+          if constexpr (std::is_same_v<O, dynamics::Adam::Options>) return std::make_unique<TensorAdam>(std::move(groups), o);
+        },
+        *options);
   }
   std::string names;
   for (const auto& n : tensor_optimizer_names()) names += (names.empty() ? "" : ", ") + n;

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "checks.hpp"
 #include "odyn/core/error.hpp"
 #include "odyn/transport/common.hpp"
 
@@ -12,15 +13,8 @@ namespace {
 
 using ::torch::Tensor;
 
-void require(bool ok, const std::string& where, const std::string& message) {
-  if (!ok) throw InvalidArgument("torch::" + where + ": " + message);
-}
-
-std::string shape(const Tensor& t) {
-  std::string s = "(";
-  for (int64_t d = 0; d < t.dim(); ++d) s += (d ? ", " : "") + std::to_string(t.size(d));
-  return s + ")";
-}
+using detail::require;
+using detail::shape;
 
 // A defined float32 or float64 tensor.
 void check_floating(const Tensor& t, const std::string& where, const std::string& name) {

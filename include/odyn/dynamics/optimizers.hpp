@@ -18,6 +18,8 @@
 #include <cmath>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <variant>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -455,6 +457,13 @@ struct OptimizerSettings {
 inline double or_default(double value, double fallback) {
   return value < 0 ? fallback : value;
 }
+
+// The options of the torch-form optimizers: sgd, momentum, nesterov, adagrad, rmsprop, adam and adamw.
+using TorchFormOptions = std::variant<Sgd::Options, Adagrad::Options, Rmsprop::Options, Adam::Options>;
+// The options `settings` give the torch-form optimizer called `name` (unset fields take torch.optim's
+// defaults), or nullopt when `name` is not one of them. Shared by make_optimizer and the tensor
+// optimizers of odyn::torch.
+std::optional<TorchFormOptions> torch_form_options(const std::string& name, const OptimizerSettings& settings);
 
 // The optimizer called `name`: sgd, momentum, nesterov (torch's SGD forms), adagrad, rmsprop, adam,
 // adamw, heavy-ball (leapfrog form), nesterov-midpoint, nesterov-accelerated, error-controlled.
