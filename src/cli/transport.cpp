@@ -115,9 +115,7 @@ void run(const CLI::App& cmd, const TransportOptions& o) {
     meaning = "W_p, exact";
   } else if (m == "sinkhorn") {
     const double p = o.p.value_or(2.0);
-    const transport::Vector a = transport::measure_weights(wx, x.rows(), "transport", "--wx");
-    const transport::Vector b = transport::measure_weights(wy, y.rows(), "transport", "--wy");
-    const transport::SinkhornResult r = transport::sinkhorn(a, b, transport::ground_cost(x, y, p), o.eps);
+    const transport::SinkhornResult r = transport::sinkhorn(wx, wy, transport::ground_cost(x, y, p), o.eps);
     if (!r.converged)
       throw Error("transport: Sinkhorn did not reach its marginal tolerance (error " +
                   std::to_string(r.marginal_error) + "); try a larger --eps");
@@ -152,13 +150,10 @@ void run(const CLI::App& cmd, const TransportOptions& o) {
     meaning = "W_p, exact on the line";
   } else if (m == "gaussian") {
     transport::check_point_pair(x, y, "transport");
-    const Vector mx = x.colwise().mean().transpose(), my = y.colwise().mean().transpose();
-    const auto covariance = [](const Matrix& s, const Vector& mean) -> Matrix {
-      if (s.rows() < 2) throw InvalidArgument("transport: --method gaussian needs at least 2 points per cloud");
-      const Matrix c = s.rowwise() - mean.transpose();
-      return (c.transpose() * c) / static_cast<double>(s.rows() - 1);
-    };
-    out["value"] = transport::bures_wasserstein(mx, covariance(x, mx), my, covariance(y, my));
+    transport::require(x.rows() >= 2 && y.rows() >= 2, "transport",
+                       "--method gaussian needs at least 2 points per cloud");
+    const transport::SampleMoments px = transport::sample_moments(x), py = transport::sample_moments(y);
+    out["value"] = transport::bures_wasserstein(px.mean, px.covariance, py.mean, py.covariance);
     meaning = "W_2 between the fitted Gaussians";
   } else if (m == "frechet") {
     out["value"] = transport::frechet_distance(x, y);
