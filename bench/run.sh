@@ -199,3 +199,24 @@ for name, b in runs.items():
     print(f"| {rest[-1]} | {label} | {t:.0f} | {f} | {o:.0f} | {t / o:.3f} | {fr} |")
 PY
 fi
+
+# GAN training iterations (builds with LibTorch): odyn::gan's Trainer::step() against the same
+# models, losses and optimizer in PyTorch (Python), one thread each, run one after the other;
+# ratio odyn / PyTorch of the time per iteration (below 1: odyn is faster).
+if [[ -x "$build/bin/odyn_bench_gan" ]]; then
+  (cd "$root" && "$build/bin/odyn_bench_gan" --benchmark_format=json --benchmark_repetitions=3 \
+    --benchmark_min_time=2 --benchmark_report_aggregates_only=true) >"$out/gan.json"
+  "$py" "$root/bench/peers/gan_peer.py" >"$out/gan_peer.json"
+  "$py" - "$out/gan.json" "$out/gan_peer.json" <<'PY'
+import json, sys
+ours = {b["run_name"].split("/")[1]: b["real_time"] / 1e3 for b in json.load(open(sys.argv[1]))["benchmarks"]
+        if b.get("aggregate_name") == "median" and not b.get("error_occurred")}
+peer = {j["case"]: j["seconds_per_iteration"] for j in map(json.loads, open(sys.argv[2]))}
+print("| case | odyn ms / iteration | PyTorch ms / iteration | odyn / PyTorch |")
+print("|---|---|---|---|")
+for case, t in ours.items():
+    p = peer.get(case)
+    if p:
+        print(f"| {case} | {t * 1e3:.2f} | {p * 1e3:.2f} | {t / p:.2f} |")
+PY
+fi

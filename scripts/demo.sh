@@ -39,6 +39,11 @@ section "Optimizers as integrators: orders, Dirac-GAN games, trajectories beside
 # against the Gaussian closed forms (CSV, PNG and JSON in $out/transport).
 section "Transport distances and divergences between two Gaussian samples" \
   "$root/experiments/transport/tour.sh" "$build/bin" "$out/transport" || status=1
+# GANs: a short GAN-QP run on the 25-Gaussian grid with its metrics and sample plot ($out/gan).
+if [[ -x "$build/bin/odyn-gan" ]]; then
+  section "GAN-QP on the 25-Gaussian grid: a short CPU run and its evaluation" \
+    "$root/experiments/gan/tour.sh" "$build/bin" "$out/gan" || status=1
+fi
 echo "JSON of 100 checks at n = 50: $out/det-exp-trace.json"
 echo "Report: $report"
 exit $status

@@ -6,10 +6,36 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include "odyn/core/error.hpp"
+#include "odyn/io/mnist.hpp"
+
+namespace odyn::test {
+
+// True when the four MNIST idx files are in odyn::io::default_mnist_dir().
+inline bool have_mnist() {
+  const std::string dir = odyn::io::default_mnist_dir();
+  for (const char* f : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                        "t10k-labels-idx1-ubyte"}) {
+    if (!std::filesystem::exists(dir + "/" + f)) return false;
+  }
+  return true;
+}
+
+}  // namespace odyn::test
+
+// Skips the test when MNIST is missing, or fails it when ODYN_REQUIRE_MNIST is set (make test sets it).
+#define ODYN_REQUIRE_MNIST_OR_SKIP()                                                                         \
+  do {                                                                                                       \
+    if (!odyn::test::have_mnist()) {                                                                         \
+      if (std::getenv("ODYN_REQUIRE_MNIST")) FAIL() << "MNIST missing in " << odyn::io::default_mnist_dir(); \
+      GTEST_SKIP() << "MNIST not in " << odyn::io::default_mnist_dir() << " (run scripts/setup.sh)";         \
+    }                                                                                                        \
+  } while (0)
 
 namespace odyn::test {
 

@@ -49,10 +49,15 @@ std::uint64_t uniform_below(std::mt19937_64& rng, std::uint64_t bound) {
   }
 }
 
-// Kernel values from squared distances, in place, with bandwidth s (unused for energy).
+// Kernel values, in place, from squared distances with bandwidth s (unused for energy), or from
+// inner products x.y for the polynomial kernel (x.y / dim + c)^degree.
 class KernelMap {
  public:
-  KernelMap(KernelKind kind, double s) : kind_(kind), s_(s) {}
+  KernelMap(const Kernel& kernel, double s, Index dim)
+      : kind_(kernel.kind), s_(s), degree_(kernel.degree), offset_(kernel.offset), dim_(static_cast<double>(dim)) {}
+
+  // Whether apply() takes inner products (polynomial) rather than squared distances.
+  bool on_inner_products() const { return kind_ == KernelKind::polynomial; }
 
   template <class Derived>
   void apply(Eigen::ArrayBase<Derived>& r2) const {
@@ -69,20 +74,28 @@ class KernelMap {
       case KernelKind::energy:
         r2 = -r2.sqrt();
         break;
+      case KernelKind::polynomial:
+        r2 = (r2 * (1.0 / dim_) + offset_).pow(static_cast<double>(degree_));
+        break;
     }
   }
-  // k(x, x)
+  // k(x, x) for the kernels of the distance (not the polynomial one, where it depends on x).
   double at_zero() const { return kind_ == KernelKind::energy ? 0.0 : 1.0; }
 
  private:
   KernelKind kind_;
   double s_;
+  int degree_;
+  double offset_;
+  double dim_;
 };
 
-// Squared distances between row blocks of two clouds A and B (each X or Y).
+// Squared distances, or inner products when `inner` (polynomial kernel), between row blocks of two
+// clouds A and B (each X or Y).
 class Distances {
  public:
-  Distances(const PointsRef& x, const PointsRef& y) : x_(x), y_(y), gram_(x.cols() > kDirectMaxDim) {
+  Distances(const PointsRef& x, const PointsRef& y, bool inner)
+      : x_(x), y_(y), inner_(inner), gram_(!inner && x.cols() > kDirectMaxDim) {
     if (gram_) {
       // Centring on the pooled mean keeps the cancellation in |a|^2 + |b|^2 - 2 a.b at the scale
       // of the clouds' spread.
@@ -95,10 +108,16 @@ class Distances {
     }
   }
 
-  // t (ni x nj) = squared distances between rows [i0, i0+ni) of A and [j0, j0+nj) of B, where
-  // a_is_x / b_is_x choose X or Y.
+  // t (ni x nj) = squared distances (inner products when inner) between rows [i0, i0+ni) of A and
+  // [j0, j0+nj) of B, where a_is_x / b_is_x choose X or Y.
   void tile(bool a_is_x, Index i0, Index ni, bool b_is_x, Index j0, Index nj, Matrix& t) const {
     t.resize(ni, nj);
+    if (inner_) {
+      const PointsRef& a = a_is_x ? x_ : y_;
+      const PointsRef& b = b_is_x ? x_ : y_;
+      t.noalias() = a.middleRows(i0, ni) * b.middleRows(j0, nj).transpose();
+      return;
+    }
     if (gram_) {
       const Matrix& a = a_is_x ? xc_ : yc_;
       const Matrix& b = b_is_x ? xc_ : yc_;
@@ -121,6 +140,13 @@ class Distances {
   // distance to kernel value to sum); the Gram path forms the tile with a matrix product.
   double kernel_sum(const KernelMap& k, bool a_is_x, Index i0, Index ni, bool b_is_x, Index j0, Index nj,
                     bool diagonal, Matrix& t, Eigen::ArrayXd& col, Eigen::ArrayXd& acc) const {
+    if (inner_) {
+      // k(x, x) varies with x here: take the diagonal's kernel values out explicitly.
+      tile(a_is_x, i0, ni, b_is_x, j0, nj, t);
+      auto ta = t.array();
+      k.apply(ta);
+      return diagonal ? t.sum() - t.diagonal().sum() : t.sum();
+    }
     if (gram_) {
       tile(a_is_x, i0, ni, b_is_x, j0, nj, t);
       if (diagonal) t.diagonal().setZero();
@@ -151,6 +177,7 @@ class Distances {
 
   const PointsRef& x_;
   const PointsRef& y_;
+  bool inner_;
   bool gram_;
   Matrix xc_, yc_;
   Vector xn_, yn_;
@@ -183,7 +210,8 @@ void check_samples(const PointsRef& x, const PointsRef& y, const std::string& wh
   require(y.rows() >= 2, where, "Y needs at least 2 points, got " + std::to_string(y.rows()));
 }
 
-// The bandwidth to use: the kernel's, or the median heuristic's when it is 0; 0 for energy.
+// The bandwidth to use: the kernel's, or the median heuristic's when it is 0; 0 for energy and
+// polynomial (whose degree and offset are checked here).
 double resolve_bandwidth(const PointsRef& x, const PointsRef& y, const Kernel& kernel, const std::string& where) {
   require(std::isfinite(kernel.bandwidth) && kernel.bandwidth >= 0.0, where,
           "the bandwidth must be finite and >= 0 (0 = median heuristic), got " + std::to_string(kernel.bandwidth));
@@ -193,6 +221,12 @@ double resolve_bandwidth(const PointsRef& x, const PointsRef& y, const Kernel& k
     case KernelKind::imq:
       break;
     case KernelKind::energy:
+      return 0.0;
+    case KernelKind::polynomial:
+      require(kernel.degree >= 1, where,
+              "the polynomial kernel's degree must be >= 1, got " + std::to_string(kernel.degree));
+      require(std::isfinite(kernel.offset) && kernel.offset >= 0.0, where,
+              "the polynomial kernel's offset must be finite and >= 0, got " + std::to_string(kernel.offset));
       return 0.0;
     default:
       throw InvalidArgument(where + ": unknown kernel kind");
@@ -246,8 +280,8 @@ double mmd2_unbiased(const PointsRef& x, const PointsRef& y, const Kernel& kerne
   const std::string where = "mmd2_unbiased";
   check_samples(x, y, where);
   const double s = resolve_bandwidth(x, y, kernel, where);
-  const KernelMap k(kernel.kind, s);
-  const Distances dist(x, y);
+  const KernelMap k(kernel, s, x.cols());
+  const Distances dist(x, y, k.on_inner_products());
   const Index n = x.rows(), m = y.rows();
   const double dn = static_cast<double>(n), dm = static_cast<double>(m);
   const double sxx = tiled_kernel_sum(dist, k, true, n, true, n);
@@ -260,10 +294,12 @@ double mmd2_linear(const PointsRef& x, const PointsRef& y, const Kernel& kernel)
   const std::string where = "mmd2_linear";
   check_samples(x, y, where);
   const double s = resolve_bandwidth(x, y, kernel, where);
-  const KernelMap k(kernel.kind, s);
+  const KernelMap k(kernel, s, x.cols());
+  const bool inner = k.on_inner_products();
   const Index pairs = std::min(x.rows(), y.rows()) / 2;
   const Index d = x.cols();
-  // Squared distances of the four terms of h for a chunk of pairs, from exact differences.
+  // Squared distances (inner products for the polynomial kernel) of the four terms of h for a chunk
+  // of pairs, from exact differences.
   Eigen::ArrayXd xx, yy, xy, yx;
   Accumulator acc;
   for (Index l0 = 0; l0 < pairs; l0 += kChunk) {
@@ -276,10 +312,17 @@ double mmd2_linear(const PointsRef& x, const PointsRef& y, const Kernel& kernel)
       using Strided = Eigen::Map<const Eigen::ArrayXd, 0, Eigen::InnerStride<2>>;
       const Strided x0(x.col(c).data() + 2 * l0, len), x1(x.col(c).data() + 2 * l0 + 1, len);
       const Strided y0(y.col(c).data() + 2 * l0, len), y1(y.col(c).data() + 2 * l0 + 1, len);
-      xx += (x0 - x1).square();
-      yy += (y0 - y1).square();
-      xy += (x0 - y1).square();
-      yx += (x1 - y0).square();
+      if (inner) {
+        xx += x0 * x1;
+        yy += y0 * y1;
+        xy += x0 * y1;
+        yx += x1 * y0;
+      } else {
+        xx += (x0 - x1).square();
+        yy += (y0 - y1).square();
+        xy += (x0 - y1).square();
+        yx += (x1 - y0).square();
+      }
     }
     k.apply(xx);
     k.apply(yy);
@@ -296,14 +339,14 @@ MmdTest mmd_permutation_test(const PointsRef& x, const PointsRef& y, const Kerne
   check_samples(x, y, where);
   require(permutations >= 1, where, "permutations must be >= 1, got " + std::to_string(permutations));
   const double s = resolve_bandwidth(x, y, kernel, where);
-  const KernelMap k(kernel.kind, s);
+  const KernelMap k(kernel, s, x.cols());
   const Index n = x.rows(), m = y.rows(), total = n + m;
 
   // The pooled kernel matrix with a zero diagonal, its row sums and total.
   Matrix pooled(total, x.cols());
   pooled << x, y;
   const PointsRef pooled_ref(pooled);
-  const Distances dist(pooled_ref, pooled_ref);
+  const Distances dist(pooled_ref, pooled_ref, k.on_inner_products());
   Matrix kmat(total, total);
   Matrix t;
   for (Index j0 = 0; j0 < total; j0 += kTile) {

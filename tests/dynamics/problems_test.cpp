@@ -8,6 +8,7 @@
 #include <fstream>
 #include <random>
 
+#include "../test_util.hpp"
 #include "odyn/config.hpp"
 #include "odyn/core/error.hpp"
 #include "odyn/dynamics/problems.hpp"
@@ -45,14 +46,6 @@ void check_derivatives(const Problem& p, const Vector& x, double tol) {
   const Vector fd_hv = (p.gradient(x + h * v) - p.gradient(x - h * v)) / (2 * h);
   EXPECT_LE((hv - fd_hv).norm(), tol * std::max(1.0, hv.norm())) << p.name();
 }
-
-#define REQUIRE_MNIST_OR_SKIP()                                                                              \
-  do {                                                                                                       \
-    if (!std::ifstream(odyn::io::default_mnist_dir() + "/t10k-labels-idx1-ubyte")) {                         \
-      if (std::getenv("ODYN_REQUIRE_MNIST")) FAIL() << "MNIST missing in " << odyn::io::default_mnist_dir(); \
-      GTEST_SKIP() << "MNIST not found in " << odyn::io::default_mnist_dir();                                \
-    }                                                                                                        \
-  } while (0)
 
 }  // namespace
 
@@ -174,7 +167,7 @@ TEST(Problems, BadInputIsRejected) {
 // Logistic regression on MNIST 0 vs 1 (500 images per digit): Ceres's L-BFGS minimum is a critical
 // point that classifies the held-out test images of the two digits almost perfectly.
 TEST(Problems, MnistLogisticRegression) {
-  REQUIRE_MNIST_OR_SKIP();
+  ODYN_REQUIRE_MNIST_OR_SKIP();
   const LabelledData train = mnist_two_digits(0, 1, false, 500);
   ASSERT_EQ(train.x.rows(), 1000);
   ASSERT_EQ(train.x.cols(), 785);

@@ -20,16 +20,6 @@ std::string be32(std::uint32_t v) {
   return {char(v >> 24), char((v >> 16) & 0xff), char((v >> 8) & 0xff), char(v & 0xff)};
 }
 
-bool have_mnist() {
-  return std::filesystem::exists(odyn::io::default_mnist_dir() + "/train-images-idx3-ubyte");
-}
-
-// Without the data these tests skip, unless ODYN_REQUIRE_MNIST is set (make test sets it).
-#define REQUIRE_MNIST_OR_SKIP()                                                                            \
-  if (!have_mnist()) {                                                                                     \
-    if (std::getenv("ODYN_REQUIRE_MNIST")) FAIL() << "MNIST missing in " << odyn::io::default_mnist_dir(); \
-    GTEST_SKIP() << "MNIST not in " << odyn::io::default_mnist_dir() << " (run scripts/setup.sh)";         \
-  }
 
 }  // namespace
 
@@ -66,7 +56,7 @@ TEST(Idx, MnistRejectsMismatchedCountsAndBadLabels) {
 
 // Counts, shapes and label histograms of the real data set (LeCun et al., 1998).
 TEST(Mnist, TrainingSplit) {
-  REQUIRE_MNIST_OR_SKIP();
+  ODYN_REQUIRE_MNIST_OR_SKIP();
   const auto s = odyn::io::read_mnist(odyn::io::default_mnist_dir(), MnistSplit::train);
   EXPECT_EQ(s.count, 60000);
   EXPECT_EQ(s.rows, 28);
@@ -79,7 +69,7 @@ TEST(Mnist, TrainingSplit) {
 }
 
 TEST(Mnist, TestSplit) {
-  REQUIRE_MNIST_OR_SKIP();
+  ODYN_REQUIRE_MNIST_OR_SKIP();
   const auto s = odyn::io::read_mnist(odyn::io::default_mnist_dir(), MnistSplit::test);
   EXPECT_EQ(s.count, 10000);
   EXPECT_EQ(s.rows, 28);

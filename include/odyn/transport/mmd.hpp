@@ -10,20 +10,26 @@
 
 namespace odyn::transport {
 
-// The kernels, as functions of r = ||x - y||_2 and the bandwidth s:
+// The kernels; all but the polynomial one are functions of r = ||x - y||_2 and the bandwidth s:
 //   gaussian   exp(-r^2 / (2 s^2))
 //   laplacian  exp(-r / s)
 //   imq        (1 + r^2 / s^2)^(-1/2)   (inverse multiquadric)
 //   energy     -r                       (distance-induced; no bandwidth. MMD^2 is then the energy
 //                                        distance 2 E|X-Y| - E|X-X'| - E|Y-Y'|, Sejdinovic,
 //                                        Sriperumbudur, Gretton and Fukumizu, Ann. Stat. 41, 2013)
-enum class KernelKind { gaussian, laplacian, imq, energy };
+//   polynomial (x.y / d + c)^degree     (d the dimension; no bandwidth. With degree 3 and c = 1 it is
+//                                        the kernel of the Kernel Inception Distance, Binkowski,
+//                                        Sutherland, Arbel and Gretton, "Demystifying MMD GANs", 2018)
+enum class KernelKind { gaussian, laplacian, imq, energy, polynomial };
 
 // A kernel and its bandwidth s >= 0; s = 0 asks for the median heuristic on the pooled sample
-// (median_heuristic(x, y) with its defaults). The bandwidth is ignored for the energy kernel.
+// (median_heuristic(x, y) with its defaults). The bandwidth is ignored for the energy and polynomial
+// kernels; degree (>= 1) and offset c (finite, >= 0) are used by the polynomial kernel only.
 struct Kernel {
   KernelKind kind = KernelKind::gaussian;
   double bandwidth = 0.0;
+  int degree = 3;
+  double offset = 1.0;
 };
 
 // The median of the pairwise distances ||z_i - z_j||_2, i < j, of the pooled sample Z = [X; Y]
@@ -55,7 +61,7 @@ struct MmdTest {
   double p_value;     // (1 + #{b : MMD_u^2 of permutation b >= statistic}) / (1 + permutations)
   long permutations;  // the number of random permutations drawn
   double bandwidth;   // the bandwidth used (the median heuristic's when kernel.bandwidth = 0;
-                      // 0 for the energy kernel)
+                      // 0 for the energy and polynomial kernels)
 };
 
 // The permutation test of H0: P = Q with the unbiased statistic (Gretton et al. 2012, section 5;
