@@ -158,7 +158,8 @@ def main():
     parser.add_argument("--iterations", type=int, default=10, help="iterations per timing (default 10)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed iterations first (default 3)")
     parser.add_argument("--critic-steps", type=int, default=0,
-                        help="critic steps per iteration for every case (default: wgan_gp 5, wgan_div 5, gan_qp 2, sgan 1)")
+                        help="critic steps per iteration for every case "
+                             "(default: wgan_gp 5, wgan_div 5, gan_qp 2, sgan 1)")
     args = parser.parse_args()
     cases = [c.strip() for c in args.cases.split(",") if c.strip()]
     unknown = [c for c in cases if c not in CASES]

@@ -4,9 +4,10 @@
 //   odyn_exp_gan --config experiments/gan/grid_wgan_div.toml experiments/gan/grid_gan_qp.toml
 //       --seeds 5 --out runs/study
 //
-// Each run lives in OUT/<config stem>/seed<k> with the trainer's checkpoints; a run with an
-// eval.json is finished and is not trained again, an unfinished one resumes from its last
-// checkpoint, so an interrupted study loses no finished work. The summary goes to stdout and to
+// Each run lives in OUT/<config stem>/seed<k> with the trainer's checkpoints; a run with a
+// study.json (its evaluation, written when it finished) is not trained again, an unfinished one
+// resumes from its last checkpoint, so an interrupted study loses no finished work. A run that
+// diverges is reported and left out of the means. The summary goes to stdout and to
 // OUT/results.md and OUT/results.json.
 #include <CLI/CLI.hpp>
 
@@ -112,12 +113,13 @@ int main(int argc, char** argv) {
       const bool mnist = base.data.is_mnist();
       std::map<std::string, std::vector<double>> values;
       std::vector<double> seconds;
+      std::vector<uint64_t> diverged;
       json runs = json::array();
       for (int k = 0; k < seeds; ++k) {
         odyn::gan::TrainConfig config = base;
         config.train.seed = first_seed + static_cast<uint64_t>(k);
         const std::string run_dir = (fs::path(out) / stem / ("seed" + std::to_string(config.train.seed))).string();
-        const fs::path eval_file = fs::path(run_dir) / "eval.json";
+        const fs::path eval_file = fs::path(run_dir) / "study.json";
         json eval;
         if (fs::exists(eval_file)) {
           std::ifstream in(eval_file);
@@ -125,11 +127,17 @@ int main(int argc, char** argv) {
         } else {
           odyn::torch::set_num_threads(config.train.threads);
           const auto start = std::chrono::steady_clock::now();
-          {
+          try {
             odyn::gan::Trainer trainer(config, run_dir);
             trainer.run(/*resume=*/true, quiet ? odyn::gan::ProgressFn{} : [&](const std::string& line) {
               std::cerr << stem << " seed " << config.train.seed << ": " << line << '\n';
             });
+          } catch (const odyn::gan::TrainingDiverged& e) {
+            // Reported and counted, not averaged; the other runs go on.
+            std::cerr << stem << " seed " << config.train.seed << ": training diverged: " << e.what() << '\n';
+            diverged.push_back(config.train.seed);
+            runs.push_back({{"seed", config.train.seed}, {"run_dir", run_dir}, {"diverged", e.what()}});
+            continue;
           }
           const double train_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
           eval = odyn::gan::evaluate_run(run_dir);
@@ -146,7 +154,10 @@ int main(int argc, char** argv) {
         if (!quiet) std::cerr << stem << " seed " << config.train.seed << ": " << metrics.dump() << '\n';
       }
       json summary = json::object();
-      table << "\n### " << stem << " (" << seeds << " seeds, " << base.train.iterations << " iterations)\n\n";
+      summary["diverged_seeds"] = diverged;
+      table << "\n### " << stem << " (" << seeds << " seeds, " << base.train.iterations << " iterations";
+      if (!diverged.empty()) table << "; " << diverged.size() << " diverged, left out";
+      table << ")\n\n";
       std::string header = "|", rule = "|", row = "|";
       for (const Column& c : mnist ? std::vector<Column>(std::begin(kMnistColumns), std::end(kMnistColumns))
                                    : std::vector<Column>(std::begin(kToyColumns), std::end(kToyColumns))) {
@@ -173,9 +184,6 @@ int main(int argc, char** argv) {
     odyn::io::write_file_atomically((fs::path(out) / "results.md").string(),
                                     [&](std::ostream& o) { o << "# GAN study\n" << table.str(); });
     std::cout << table.str();
-  } catch (const odyn::gan::TrainingDiverged& e) {
-    std::cerr << "odyn_exp_gan: training diverged: " << e.what() << '\n';
-    return 1;
   } catch (const std::exception& e) {
     std::cerr << "odyn_exp_gan: error: " << e.what() << '\n';
     return 2;

@@ -57,6 +57,7 @@ int run_train(const TrainArgs& a) {
 struct EvalArgs {
   std::string run_dir, classifier, device;
   int64_t samples = 0;
+  int threads = 0;  // 0: the run's train.threads
   bool json = false;
 };
 
@@ -76,6 +77,7 @@ int run_eval(const EvalArgs& a) {
   options.samples = a.samples;
   options.classifier = a.classifier;
   options.device = a.device;
+  options.threads = a.threads;
   const nlohmann::json result = odyn::gan::evaluate_run(a.run_dir, options);
   if (a.json) {
     std::cout << result.dump(2) << '\n';
@@ -132,6 +134,7 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "Threads for LibTorch (keep 1 on small machines)")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
+  auto* global_threads = app.get_option("--threads");
   app.parse_complete_callback([&] { odyn::torch::set_num_threads(threads); });
 
   int status = 0;
@@ -152,7 +155,9 @@ int main(int argc, char** argv) {
   train_cmd->add_flag("--quiet", train.quiet, "No progress lines");
   train_cmd->callback([&] {
     train.seed_set = seed->count() > 0;
-    train.threads_set = train_threads->count() > 0;
+    // train --threads, else the global --threads, else train.threads of the configuration.
+    if (train_threads->count() == 0 && global_threads->count() > 0) train.threads = threads;
+    train.threads_set = train_threads->count() > 0 || global_threads->count() > 0;
     train.iterations_set = iterations->count() > 0;
     status = run_train(train);
   });
@@ -166,7 +171,10 @@ int main(int argc, char** argv) {
   eval_cmd->add_option("--device", eval.device, "cpu or cuda (default: the run's device)")
       ->check(CLI::IsMember({"cpu", "cuda"}));
   eval_cmd->add_flag("--json", eval.json, "Print JSON instead of a table");
-  eval_cmd->callback([&] { status = run_eval(eval); });
+  eval_cmd->callback([&] {
+    if (global_threads->count() > 0) eval.threads = threads;
+    status = run_eval(eval);
+  });
 
   ClassifierArgs classifier;
   auto* classifier_cmd = app.add_subcommand("classifier", "The LeNet MNIST classifier used by the image metrics");

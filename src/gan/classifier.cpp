@@ -124,7 +124,7 @@ Lenet load_classifier(const std::string& path) {
   if (!std::filesystem::is_regular_file(path)) throw IoError("gan::load_classifier: no file " + path);
   Lenet net;
   try {
-    ::torch::load(net, path);
+    ::torch::load(net, path, ::torch::kCPU);
   } catch (const c10::Error& e) {
     throw IoError("gan::load_classifier: " + path + " is not a saved LeNet classifier (" +
                   std::string(e.what_without_backtrace()) + ")");

@@ -175,7 +175,8 @@ void validate_config(const TrainConfig& c, const std::string& source_name) {
   require(l.r1_gamma >= 0, r, "loss.r1_gamma", "must be >= 0, got " + number(l.r1_gamma));
 
   const auto& t = c.train;
-  require(t.iterations >= 1, r, "train.iterations", "must be >= 1, got " + std::to_string(t.iterations));
+  require(t.iterations >= 1 && t.iterations <= 1000000000, r, "train.iterations",
+          "must be in [1, 10^9], got " + std::to_string(t.iterations));
   require(t.batch >= 2, r, "train.batch", "must be >= 2, got " + std::to_string(t.batch));
   require(d.is_mnist() || t.batch <= d.samples, r, "train.batch",
           "must be <= data.samples (" + std::to_string(d.samples) + "), got " + std::to_string(t.batch));
@@ -198,6 +199,8 @@ void validate_config(const TrainConfig& c, const std::string& source_name) {
   validate_optimizer(r, c.generator_optimizer, "optimizer.generator");
   validate_optimizer(r, c.critic_optimizer, "optimizer.critic");
   require(c.eval.samples >= 2, r, "eval.samples", "must be >= 2, got " + std::to_string(c.eval.samples));
+  require(d.is_mnist() || c.eval.samples <= kMaxToySamples, r, "eval.samples",
+          "must be <= " + std::to_string(kMaxToySamples) + " for toy data, got " + std::to_string(c.eval.samples));
 }
 
 TrainConfig parse_config(const std::string& toml_text, const std::string& source_name) {
@@ -264,6 +267,17 @@ TrainConfig parse_config(const std::string& toml_text, const std::string& source
                "' (expected one of: sgan, wgan_gp, wgan_div, gan_qp, hinge, wgan_div_su, wgan_div_official)");
   }
   if (const auto* t = r.subtable(doc, "loss", "loss")) {
+    // A key the chosen loss does not read is an error, not a silent no-op.
+    const LossKind kind = c.loss.kind;
+    const std::pair<const char*, bool> used[] = {
+        {"lambda", kind == LossKind::wgan_gp || kind == LossKind::gan_qp},
+        {"k", kind == LossKind::wgan_div},
+        {"p", kind == LossKind::wgan_div},
+        {"sampling", kind == LossKind::wgan_div},
+        {"distance", kind == LossKind::gan_qp}};
+    for (const auto& [key, ok] : used) {
+      if (!ok && t->contains(key)) r.fail(std::string("loss.") + key, "is not used by loss " + c.loss_name);
+    }
     r.read(t, "loss", "lambda", c.loss.lambda);
     r.read(t, "loss", "k", c.loss.k);
     r.read(t, "loss", "p", c.loss.p);
@@ -342,10 +356,15 @@ std::string to_toml(const TrainConfig& c) {
     << "\ninit = " << quoted(to_string(c.model.init))
     << "\ngenerator_norm = " << quoted(to_string(c.model.generator_norm))
     << "\ncritic_norm = " << quoted(to_string(c.model.critic_norm)) << "\n";
-  s << "\n[loss]\nname = " << quoted(c.loss_name) << "\nlambda = " << number(c.loss.lambda)
-    << "\nk = " << number(c.loss.k) << "\np = " << number(c.loss.p)
-    << "\nsampling = " << quoted(to_string(c.loss.sampling)) << "\ndistance = " << quoted(to_string(c.loss.distance))
-    << "\nr1_gamma = " << number(c.loss.r1_gamma) << "\n";
+  // Only the keys the loss reads (parse_config refuses the others).
+  const LossKind kind = c.loss.kind;
+  s << "\n[loss]\nname = " << quoted(c.loss_name);
+  if (kind == LossKind::wgan_gp || kind == LossKind::gan_qp) s << "\nlambda = " << number(c.loss.lambda);
+  if (kind == LossKind::wgan_div)
+    s << "\nk = " << number(c.loss.k) << "\np = " << number(c.loss.p)
+      << "\nsampling = " << quoted(to_string(c.loss.sampling));
+  if (kind == LossKind::gan_qp) s << "\ndistance = " << quoted(to_string(c.loss.distance));
+  s << "\nr1_gamma = " << number(c.loss.r1_gamma) << "\n";
   const auto& t = c.train;
   s << "\n[train]\niterations = " << t.iterations << "\nbatch = " << t.batch << "\ncritic_steps = " << t.critic_steps
     << "\nema = " << number(t.ema) << "\nseed = " << t.seed << "\ndevice = " << quoted(t.device)

@@ -49,7 +49,11 @@ nlohmann::json evaluate_run(const std::string& run_dir, const EvalOptions& optio
     throw InvalidArgument("gan::evaluate_run: " + run_dir + " is not a run directory (no config.toml)");
   TrainConfig config = load_config(config_path);
   if (!options.device.empty()) config.train.device = options.device;
+  if (options.threads > 0) config.train.threads = options.threads;
   const int64_t n = options.samples > 0 ? options.samples : config.eval.samples;
+  if (!config.data.is_mnist() && n > kMaxToySamples)
+    throw InvalidArgument("gan::evaluate_run: at most " + std::to_string(kMaxToySamples) +
+                          " samples for toy data (the exact W2 grows faster than n^2), got " + std::to_string(n));
 
   Trainer trainer(config, run_dir);
   if (!trainer.load_latest_checkpoint())

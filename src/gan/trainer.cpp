@@ -55,7 +55,7 @@ void load_module(const std::string& path, const ::torch::nn::Sequential& fresh, 
   if (!fs::exists(path)) throw IoError("gan::Trainer: checkpoint file " + path + " is missing");
   ::torch::nn::Sequential loaded = fresh;
   try {
-    ::torch::load(loaded, path);
+    ::torch::load(loaded, path, ::torch::kCPU);  // a run saved on a GPU loads anywhere
   } catch (const c10::Error& e) {
     throw IoError("gan::Trainer: cannot read " + path + ": " + e.what_without_backtrace());
   }
@@ -316,6 +316,17 @@ Tensor Trainer::sample(int64_t n, ::torch::Generator& gen) {
 }
 
 std::string Trainer::save_checkpoint() {
+  // A step with a finite loss can still leave non-finite weights; such a state is never saved.
+  {
+    ::torch::NoGradGuard no_grad;
+    for (const ::torch::nn::Sequential* m : {&generator_, &critic_}) {
+      for (const Tensor& p : (*m)->parameters()) {
+        if (!::torch::isfinite(p).all().item<bool>())
+          throw TrainingDiverged("gan::Trainer: non-finite weights at iteration " + std::to_string(iteration_) +
+                                 "; last good checkpoint: " + last_checkpoint());
+      }
+    }
+  }
   const fs::path dir = fs::path(run_dir_) / "checkpoints";
   const std::string name = checkpoint_name(iteration_);
   const fs::path partial = dir / (name + ".partial");
@@ -334,10 +345,7 @@ std::string Trainer::save_checkpoint() {
   } catch (const c10::Error& e) {
     throw IoError("gan::Trainer: cannot write " + (partial / "rng.pt").string() + ": " + e.what_without_backtrace());
   }
-  nlohmann::json state = {{"iteration", iteration_},
-                          {"elapsed_s", elapsed_s_},
-                          {"seed", config_.train.seed},
-                          {"ema_updates", ema_ ? ema_->num_updates() : 0}};
+  nlohmann::json state = {{"iteration", iteration_}, {"elapsed_s", elapsed_s_}};
   io::write_file_atomically((partial / "state.json").string(),
                             [&](std::ostream& out) { out << state.dump(2) << '\n'; });
 
@@ -381,7 +389,7 @@ bool Trainer::load_latest_checkpoint() {
   critic_optimizer_->load((dir / "critic_optimizer.pt").string());
   std::vector<Tensor> states;
   try {
-    ::torch::load(states, (dir / "rng.pt").string());
+    ::torch::load(states, (dir / "rng.pt").string(), ::torch::kCPU);
   } catch (const c10::Error& e) {
     throw IoError("gan::Trainer: cannot read " + (dir / "rng.pt").string() + ": " + e.what_without_backtrace());
   }
@@ -412,14 +420,15 @@ void Trainer::run(bool resume, const ProgressFn& progress) {
     // The stored configuration must describe the same run (the length, device and threads may change).
     if (fs::exists(config_path)) {
       TrainConfig stored = load_config(config_path), current = config_;
+      // The linear decay's length is that of the run, so with it the length is fixed too.
       for (TrainConfig* c : {&stored, &current}) {
-        c->train.iterations = 1;
+        if (c->train.lr_decay == "none") c->train.iterations = 1;
         c->train.device = "cpu";
         c->train.threads = 1;
       }
       if (to_toml(stored) != to_toml(current))
         throw InvalidArgument("gan::Trainer: the configuration differs from the run's " + config_path +
-                              " (only train.iterations, device and threads may change on --resume)");
+                              " (only device, threads and, without lr_decay, train.iterations may change on --resume)");
     }
     const bool resumed = load_latest_checkpoint();
     if (progress)

@@ -155,6 +155,11 @@ TEST_F(GanTrainer, ConfigErrorsNameFileAndKey) {
   expect_error("[train]\nema = 1.0\n", "train.ema: must be in [0, 1)");
   expect_error("[train]\nseed = -1\n", "train.seed: must be >= 0");
   expect_error("[train]\ndevice = \"tpu\"\n", "train.device");
+  expect_error("[loss]\nname = \"sgan\"\nlambda = 10\n", "loss.lambda: is not used by loss sgan");
+  expect_error("[loss]\nname = \"wgan_gp\"\nsampling = \"pooled\"\n", "loss.sampling: is not used by loss wgan_gp");
+  expect_error("[loss]\nname = \"gan_qp\"\np = 6\n", "loss.p: is not used by loss gan_qp");
+  expect_error("[eval]\nsamples = 20000\n", "eval.samples: must be <= 10000 for toy data");
+  expect_error("[train]\niterations = 2000000000\n", "train.iterations: must be in [1, 10^9]");
   expect_error("[train]\nlr_decay = \"cosine\"\n", "train.lr_decay");
   expect_error("[loss]\nname = \"lsgan\"\n", "loss.name: unknown loss 'lsgan'");
   expect_error("[loss]\np = 1\n", "loss.p: must be > 1");
@@ -232,6 +237,17 @@ TEST_F(GanTrainer, DivergenceKeepsLastGoodCheckpoint) {
   EXPECT_EQ(read_file(dir + "/checkpoints/latest"), "step-3\n");
   EXPECT_FALSE(fs::exists(dir + "/checkpoints/step-4"));
 
+  // Non-finite weights are never saved, even when no loss has seen them yet.
+  try {
+    trainer.save_checkpoint();
+    FAIL() << "no TrainingDiverged";
+  } catch (const gan::TrainingDiverged& e) {
+    EXPECT_NE(std::string(e.what()).find("non-finite weights at iteration 3; last good checkpoint: " + good),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(read_file(dir + "/checkpoints/latest"), "step-3\n");
+
   // An absurd learning rate blows the run up; run() reports it the same way.
   gan::TrainConfig config = tiny_config();
   config.critic_optimizer.lr = 1e30;
@@ -245,8 +261,12 @@ TEST_F(GanTrainer, DivergenceKeepsLastGoodCheckpoint) {
   } catch (const gan::TrainingDiverged& e) {
     EXPECT_NE(std::string(e.what()).find("last good checkpoint: "), std::string::npos) << e.what();
     const int64_t last_good = bad.iteration();
-    if (last_good > 0) {
-      EXPECT_EQ(read_file(blown + "/checkpoints/latest"), "step-" + std::to_string(last_good) + "\n");
+    if (fs::exists(blown + "/checkpoints/latest")) {
+      gan::Trainer reloaded(config, blown);
+      ASSERT_TRUE(reloaded.load_latest_checkpoint());
+      EXPECT_LE(reloaded.iteration(), last_good);
+      for (const auto& p : reloaded.generator()->parameters()) EXPECT_TRUE(torch::isfinite(p).all().item<bool>());
+      for (const auto& p : reloaded.critic()->parameters()) EXPECT_TRUE(torch::isfinite(p).all().item<bool>());
     }
   }
 }

@@ -51,6 +51,9 @@ struct TrainSettings {
   std::string lr_decay = "none";  // none | linear (to 0 over the run)
 };
 
+// The largest eval.samples for toy data: the exact W2 by the network simplex grows faster than n^2.
+constexpr int64_t kMaxToySamples = 10000;
+
 struct EvalConfig {
   int64_t samples = 2000;  // 10000 for mnist unless set
   std::string classifier;  // mnist: the LeNet file of `odyn classifier train`

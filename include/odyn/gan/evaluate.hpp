@@ -17,9 +17,10 @@ namespace odyn::gan {
 nlohmann::json toy_evaluation(const Tensor& samples, const Tensor& truth, ToyKind kind);
 
 struct EvalOptions {
-  int64_t samples = 0;     // generated (and true) samples; 0: the run's eval.samples
+  int64_t samples = 0;     // generated (and true) samples; 0: the run's eval.samples (toy: at most 10000)
   std::string classifier;  // mnist: the LeNet file; "": the run's eval.classifier
   std::string device;      // "": the run's train.device
+  int threads = 0;         // LibTorch threads; 0: the run's train.threads
 };
 
 // Loads RUN/config.toml and the latest checkpoint, draws the samples from the EMA generator when

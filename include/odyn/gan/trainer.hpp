@@ -76,7 +76,8 @@ class Trainer {
   void run(bool resume, const ProgressFn& progress = {});
 
   // One generator iteration: critic_steps critic steps, one generator step, the EMA update.
-  // Throws TrainingDiverged (before any parameter changes) when a loss is not finite.
+  // Throws TrainingDiverged when a loss is not finite, before the step on that loss; earlier critic
+  // steps of the iteration may have been applied, so the trainer must not be stepped again after it.
   TrainStep step();
   // Generator steps done.
   int64_t iteration() const { return iteration_; }
