@@ -164,6 +164,8 @@ void validate_config(const TrainConfig& c, const std::string& source_name) {
           "must be in [1, 4096], got " + std::to_string(m.latent_dim));
   require(m.hidden >= 1 && m.hidden <= 8192, r, "model.hidden",
           "must be in [1, 8192], got " + std::to_string(m.hidden));
+  require(m.critic_hidden >= 0 && m.critic_hidden <= 8192, r, "model.critic_hidden",
+          "must be in [0, 8192] (0: hidden), got " + std::to_string(m.critic_hidden));
   require(m.depth >= 1 && m.depth <= 64, r, "model.depth", "must be in [1, 64], got " + std::to_string(m.depth));
   require(m.critic_norm != Norm::batch, r, "model.critic_norm",
           "batch norm is not allowed in the critic (it breaks per-sample gradient penalties)");
@@ -229,10 +231,11 @@ TrainConfig parse_config(const std::string& toml_text, const std::string& source
   c.model.hidden = mnist ? 64 : 256;
   c.model.generator_norm = mnist ? Norm::batch : Norm::none;
   if (const auto* t = r.subtable(doc, "model", "model")) {
-    r.check_keys(*t, "model", {"kind", "latent_dim", "hidden", "depth", "init", "generator_norm", "critic_norm"});
+    r.check_keys(*t, "model", {"kind", "latent_dim", "hidden", "critic_hidden", "depth", "init", "generator_norm", "critic_norm"});
     r.read(t, "model", "kind", c.model.kind);
     r.read(t, "model", "latent_dim", c.model.latent_dim);
     r.read(t, "model", "hidden", c.model.hidden);
+    r.read(t, "model", "critic_hidden", c.model.critic_hidden);
     r.read(t, "model", "depth", c.model.depth);
     const std::vector<std::pair<std::string, std::string>> enums = {
         {"init", to_string(c.model.init)},
@@ -352,7 +355,7 @@ std::string to_toml(const TrainConfig& c) {
   s << "[data]\nname = " << quoted(c.data.name) << "\nsamples = " << c.data.samples << "\ndir = " << quoted(c.data.dir)
     << "\n";
   s << "\n[model]\nkind = " << quoted(c.model.kind) << "\nlatent_dim = " << c.model.latent_dim
-    << "\nhidden = " << c.model.hidden << "\ndepth = " << c.model.depth
+    << "\nhidden = " << c.model.hidden << "\ncritic_hidden = " << c.model.critic_hidden << "\ndepth = " << c.model.depth
     << "\ninit = " << quoted(to_string(c.model.init))
     << "\ngenerator_norm = " << quoted(to_string(c.model.generator_norm))
     << "\ncritic_norm = " << quoted(to_string(c.model.critic_norm)) << "\n";

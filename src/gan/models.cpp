@@ -17,6 +17,7 @@ void check_spec(const ModelSpec& spec, const std::string& where) {
   require(spec.kind == "mlp" || spec.kind == "dcgan", where, "kind must be mlp or dcgan, got '" + spec.kind + "'");
   require(spec.latent_dim >= 1, where, "latent_dim must be >= 1, got " + std::to_string(spec.latent_dim));
   require(spec.hidden >= 1, where, "hidden must be >= 1, got " + std::to_string(spec.hidden));
+  require(spec.critic_hidden >= 0, where, "critic_hidden must be >= 0, got " + std::to_string(spec.critic_hidden));
   if (spec.kind == "mlp") {
     require(spec.data_dim >= 1, where, "data_dim must be >= 1, got " + std::to_string(spec.data_dim));
     require(spec.depth >= 1, where, "depth must be >= 1, got " + std::to_string(spec.depth));
@@ -115,7 +116,7 @@ nn::Sequential make_critic(const ModelSpec& spec) {
           "batch norm in a critic couples the samples of a batch and breaks per-sample gradient penalties; "
           "use none or layer");
   nn::Sequential net;
-  const int64_t h = spec.hidden;
+  const int64_t h = spec.critic_hidden > 0 ? spec.critic_hidden : spec.hidden;
   const auto lrelu = nn::LeakyReLUOptions().negative_slope(0.2);
   if (spec.kind == "mlp") {
     int64_t in = spec.data_dim;

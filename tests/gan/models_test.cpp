@@ -54,6 +54,11 @@ TEST(GanModels, MlpShapesAndParameterCounts) {
   EXPECT_EQ(odyn::gan::make_generator(wide)->forward(::torch::randn({4, 3})).sizes(), (std::vector<int64_t>{4, 7}));
   auto dl = odyn::gan::make_critic(wide);
   EXPECT_EQ(parameter_count(*dl), 7 * 10 + 10 + 20 + 11);  // Linear, LayerNorm(10), Linear(10 -> 1)
+  // A critic narrower than the generator: 2 -> [64] x 3 -> 1, the generator keeps 256.
+  ModelSpec narrow;
+  narrow.critic_hidden = 64;
+  EXPECT_EQ(parameter_count(*odyn::gan::make_critic(narrow)), (2 * 64 + 64) + 2 * (64 * 64 + 64) + 65);
+  EXPECT_EQ(parameter_count(*odyn::gan::make_generator(narrow)), 768 + 2 * 65792 + 514);
 }
 
 TEST(GanModels, DcganShapesAndParameterCounts) {

@@ -1,7 +1,7 @@
 // The settings of one GAN training run, read from a TOML file (see experiments/gan/*.toml).
 //
 //   [data]     name (grid | ring | swiss_roll | mnist), samples, dir
-//   [model]    kind (mlp | dcgan), latent_dim, hidden, depth, init, generator_norm, critic_norm
+//   [model]    kind (mlp | dcgan), latent_dim, hidden, critic_hidden, depth, init, generator_norm, critic_norm
 //   [loss]     name (sgan | wgan_gp | wgan_div | gan_qp | hinge | wgan_div_su | wgan_div_official),
 //              lambda, k, p, sampling, distance, r1_gamma
 //   [train]    iterations, batch, critic_steps, ema, seed, device, threads, checkpoint_every,

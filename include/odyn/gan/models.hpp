@@ -23,6 +23,7 @@ struct ModelSpec {
   int64_t latent_dim = 2;
   int64_t data_dim = 2;  // mlp only
   int64_t hidden = 256;  // mlp: width; dcgan: base channels C
+  int64_t critic_hidden = 0;  // the critic's width or base channels; 0: hidden
   int64_t depth = 3;     // mlp: hidden layers
   Init init = Init::default_;
   Norm generator_norm = Norm::none;  // usual: mlp none, dcgan batch
@@ -36,7 +37,7 @@ struct ModelSpec {
 ::torch::nn::Sequential make_generator(const ModelSpec& spec);
 
 // Critic x -> (B, 1) scores (use critic_scores for (B)); real samples should score high.
-//   mlp:   [Linear -> norm -> LeakyReLU(0.2)] x depth -> Linear(hidden -> 1).
+//   mlp:   [Linear -> norm -> LeakyReLU(0.2)] x depth -> Linear(hidden -> 1), hidden = critic_hidden if set.
 //   dcgan: Conv(1 -> C, 4, 2, 1) -> LeakyReLU(0.2) -> Conv(C -> 2C, 4, 2, 1) -> [LayerNorm over
 //          (2C, 7, 7)] -> LeakyReLU(0.2) -> Flatten -> Linear(2C*49 -> 1).
 // Throws odyn::InvalidArgument for critic_norm = batch.
