@@ -1,10 +1,11 @@
 // One odyn::gan training iteration — the critic steps, the generator step, the EMA update — timed
 // through Trainer::step() on the CPU with one LibTorch thread. bench/peers/gan_peer.py runs the same
 // models, losses and optimizer in PyTorch (Python); bench/run.sh prints the ratios.
-//   BM_Iteration/<case>, case mlp_<loss> (the 2-D MLPs of the toy benchmarks: 3 hidden layers of 256,
-//     latent 2, batch 256, the 25-Gaussian grid) or dcgan_<loss> (the 28 × 28 conv nets, latent 128,
-//     base width 64, batch 64, MNIST). Critic steps per iteration: wgan_gp 5, wgan_div 5, gan_qp 2,
-//     sgan 1. Adam(1e-4, betas (0.5, 0.9)) for both networks; no EMA, no checkpoints, no logging.
+//   BM_Iteration/<case>, case mlp_<loss> (the 2-D MLPs of experiments/gan/grid_*.toml: 3 hidden layers
+//     of 128, latent 2, batch 64, the 25-Gaussian grid; 2 critic steps, sgan 1) or dcgan_<loss> (the
+//     28 × 28 conv nets of experiments/gan/mnist_*.toml: latent 128, base width 32, batch 64, MNIST;
+//     wgan_div 1 critic step, gan_qp 2). Adam(1e-4, betas (0.5, 0.9)) for both networks; no EMA, no
+//     checkpoints, no logging.
 // The dcgan cases need MNIST in data/mnist (or $ODYN_DATA_DIR/mnist) and are skipped without it.
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
@@ -19,10 +20,9 @@
 
 namespace {
 
-int64_t critic_steps(const std::string& loss) {
-  if (loss == "sgan") return 1;
-  if (loss == "gan_qp") return 2;
-  return 5;
+int64_t critic_steps(const std::string& model, const std::string& loss) {
+  if (loss == "sgan" || (model == "dcgan" && loss == "wgan_div")) return 1;
+  return 2;
 }
 
 odyn::gan::TrainConfig bench_config(const std::string& model, const std::string& loss) {
@@ -30,21 +30,21 @@ odyn::gan::TrainConfig bench_config(const std::string& model, const std::string&
   c.loss_name = loss;
   c.loss.kind = odyn::gan::parse_loss_kind(loss);
   c.loss.sampling = odyn::transport::CriticSampling::pooled;
-  c.train.critic_steps = critic_steps(loss);
+  c.train.critic_steps = critic_steps(model, loss);
   c.train.iterations = 1000000;
   if (model == "mlp") {
     c.data.name = "grid";
     c.data.samples = 10000;
     c.model.kind = "mlp";
     c.model.latent_dim = 2;
-    c.model.hidden = 256;
+    c.model.hidden = 128;
     c.model.depth = 3;
-    c.train.batch = 256;
+    c.train.batch = 64;
   } else {
     c.data.name = "mnist";
     c.model.kind = "dcgan";
     c.model.latent_dim = 128;
-    c.model.hidden = 64;
+    c.model.hidden = 32;
     c.model.generator_norm = odyn::gan::Norm::batch;
     c.train.batch = 64;
   }
@@ -67,7 +67,7 @@ void BM_Iteration(benchmark::State& state, const std::string& model, const std::
   odyn::gan::Trainer trainer(bench_config(model, loss), dir);
   for (int i = 0; i < 3; ++i) trainer.step();  // warm-up: optimizer state, allocator
   for (auto _ : state) trainer.step();
-  state.counters["critic_steps"] = static_cast<double>(critic_steps(loss));
+  state.counters["critic_steps"] = static_cast<double>(critic_steps(model, loss));
 }
 
 void register_all() {

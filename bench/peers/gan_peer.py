@@ -2,11 +2,11 @@
 with the same models, losses and optimizer, timed on random data of the right shape, one thread.
 
 Models (odyn::gan::ModelSpec, kind mlp / dcgan):
-  mlp    generator z(2) -> 256 -> 256 -> 256 -> 2 (ReLU), critic 2 -> 256 -> 256 -> 256 -> 1
-         (LeakyReLU 0.2); batch 256.
-  dcgan  generator z(128) -> Linear(128 -> 128*7*7) -> (128, 7, 7) -> BN ReLU -> ConvT(128 -> 64, 4, 2, 1)
-         -> BN ReLU -> ConvT(64 -> 1, 4, 2, 1) -> tanh; critic Conv(1 -> 64, 4, 2, 1) LReLU(0.2) ->
-         Conv(64 -> 128, 4, 2, 1) LReLU(0.2) -> Flatten -> Linear(6272 -> 1); batch 64.
+  mlp    the toy configurations (experiments/gan/grid_*.toml): generator z(2) -> 128 -> 128 -> 128 -> 2
+         (ReLU), critic 2 -> 128 -> 128 -> 128 -> 1 (LeakyReLU 0.2); batch 64.
+  dcgan  generator z(128) -> Linear(128 -> 64*7*7) -> (64, 7, 7) -> BN ReLU -> ConvT(64 -> 32, 4, 2, 1)
+         -> BN ReLU -> ConvT(32 -> 1, 4, 2, 1) -> tanh; critic Conv(1 -> 32, 4, 2, 1) LReLU(0.2) ->
+         Conv(32 -> 64, 4, 2, 1) LReLU(0.2) -> Flatten -> Linear(3136 -> 1); batch 64.
 Both optimizers Adam(1e-4, betas (0.5, 0.9)). The critic scores real samples high:
   wgan_gp   critic mean D(x_f) - mean D(x_r) + lambda mean (|grad D(x^)| - 1)^2 at x^ = x_r + a (x_f - x_r),
             a ~ U(0, 1) per sample, lambda = 10; generator -mean D(G(z)).
@@ -16,7 +16,7 @@ Both optimizers Adam(1e-4, betas (0.5, 0.9)). The critic scores real samples hig
             mean(-Delta + Delta^2 / (2 lambda d)), lambda = 10; generator mean(D(x_r) - D(x_f)).
   sgan      critic BCE-with-logits (real 1, fake 0); generator non-saturating BCE(D(G(z)), 1).
 All gradient penalties are differentiated through (create_graph=True: a double backward).
-Critic steps per iteration: wgan_gp 5, wgan_div 5, gan_qp 2, sgan 1 (--critic-steps overrides).
+Critic steps per iteration: mlp 2 (sgan 1), dcgan wgan_div 1 and gan_qp 2 (--critic-steps overrides).
 Each critic step draws a fresh real batch and a fresh fake batch (generator without grad); the
 generator step draws a fresh fake batch (and, for gan_qp, a real batch) with the critic's parameters
 frozen. Real batches are rows of a fixed random pool, as a sampler would give them.
@@ -41,30 +41,33 @@ import torch.nn.functional as F  # noqa: E402
 torch.set_num_threads(1)
 
 CASES = ("mlp_wgan_gp", "mlp_wgan_div", "mlp_gan_qp", "mlp_sgan", "dcgan_wgan_div", "dcgan_gan_qp")
-CRITIC_STEPS = {"wgan_gp": 5, "wgan_div": 5, "gan_qp": 2, "sgan": 1}
+# As in experiments/gan/*.toml: (model, loss) -> critic steps per generator step.
+CRITIC_STEPS = {("mlp", "wgan_gp"): 2, ("mlp", "wgan_div"): 2, ("mlp", "gan_qp"): 2, ("mlp", "sgan"): 1,
+                ("dcgan", "wgan_div"): 1, ("dcgan", "gan_qp"): 2}
 LAMBDA, K, P = 10.0, 2.0, 6.0
 
 
 def mlp_models():
     """(generator, critic, latent dim, batch, sample shape) of the 2-D MLP case."""
-    width = 256
+    width = 128
     generator = nn.Sequential(nn.Linear(2, width), nn.ReLU(), nn.Linear(width, width), nn.ReLU(),
                               nn.Linear(width, width), nn.ReLU(), nn.Linear(width, 2))
     critic = nn.Sequential(nn.Linear(2, width), nn.LeakyReLU(0.2), nn.Linear(width, width), nn.LeakyReLU(0.2),
                            nn.Linear(width, width), nn.LeakyReLU(0.2), nn.Linear(width, 1))
-    return generator, critic, 2, 256, (2,)
+    return generator, critic, 2, 64, (2,)
 
 
 def dcgan_models():
-    """(generator, critic, latent dim, batch, sample shape) of the MNIST-size DCGAN case."""
-    latent = 128
+    """(generator, critic, latent dim, batch, sample shape) of the MNIST-size DCGAN case, base width
+    C = 32 as in experiments/gan/mnist_*.toml."""
+    latent, c = 128, 32
     generator = nn.Sequential(
-        nn.Linear(latent, 128 * 7 * 7), nn.Unflatten(1, (128, 7, 7)), nn.BatchNorm2d(128), nn.ReLU(),
-        nn.ConvTranspose2d(128, 64, 4, 2, 1), nn.BatchNorm2d(64), nn.ReLU(),
-        nn.ConvTranspose2d(64, 1, 4, 2, 1), nn.Tanh())
+        nn.Linear(latent, 2 * c * 7 * 7), nn.Unflatten(1, (2 * c, 7, 7)), nn.BatchNorm2d(2 * c), nn.ReLU(),
+        nn.ConvTranspose2d(2 * c, c, 4, 2, 1), nn.BatchNorm2d(c), nn.ReLU(),
+        nn.ConvTranspose2d(c, 1, 4, 2, 1), nn.Tanh())
     critic = nn.Sequential(
-        nn.Conv2d(1, 64, 4, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(64, 128, 4, 2, 1), nn.LeakyReLU(0.2),
-        nn.Flatten(), nn.Linear(128 * 7 * 7, 1))
+        nn.Conv2d(1, c, 4, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(c, 2 * c, 4, 2, 1), nn.LeakyReLU(0.2),
+        nn.Flatten(), nn.Linear(2 * c * 7 * 7, 1))
     return generator, critic, latent, 64, (1, 28, 28)
 
 
@@ -110,7 +113,7 @@ def make_iteration(case, critic_steps):
     model, loss = case.split("_", 1)
     torch.manual_seed(0)
     generator, critic, latent, batch, shape = mlp_models() if model == "mlp" else dcgan_models()
-    steps = critic_steps or CRITIC_STEPS[loss]
+    steps = critic_steps or CRITIC_STEPS[(model, loss)]
     g_opt = torch.optim.Adam(generator.parameters(), lr=1e-4, betas=(0.5, 0.9))
     c_opt = torch.optim.Adam(critic.parameters(), lr=1e-4, betas=(0.5, 0.9))
     pool = torch.randn((16 * batch,) + shape)

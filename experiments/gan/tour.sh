@@ -7,7 +7,7 @@ set -euo pipefail
 bin=$1
 out=$2
 root=$(cd "$(dirname "$0")/../.." && pwd)
-iterations=${GAN_TOUR_ITERATIONS:-3000}
+iterations=${GAN_TOUR_ITERATIONS:-5000}
 run="$out/grid_gan_qp"
 mkdir -p "$out"
 "$bin/odyn" train "$root/experiments/gan/grid_gan_qp.toml" --out "$run" --iterations "$iterations" --resume
