@@ -72,14 +72,15 @@ double ToyDistribution::sigma() const {
 }
 
 // Mixtures: a uniform mode index, then the centre plus sigma * N(0, I). Swiss roll (sklearn
-// make_swiss_roll): t = 1.5 pi (1 + 2u), point (t cos t, t sin t) + 0.25 N(0, I), all divided by 5.
+// make_swiss_roll): t = 1.5 pi (1 + 2u), point (t cos t, t sin t) + 0.25 N(0, I), all divided by 7.5
+// (the scaling of Gulrajani et al.'s toy code).
 Tensor ToyDistribution::sample(int64_t n, ::torch::Generator& gen) const {
   require(n >= 1, "ToyDistribution::sample", "n must be >= 1, got " + std::to_string(n));
   const auto f64 = ::torch::TensorOptions().dtype(::torch::kFloat64);
   if (kind == ToyKind::swiss_roll) {
     const Tensor t = 1.5 * kPi * (1 + 2 * ::torch::rand({n}, gen, f64));
     const Tensor clean = ::torch::stack({t * t.cos(), t * t.sin()}, 1);
-    return ((clean + 0.25 * ::torch::randn({n, 2}, gen, f64)) / 5).to(::torch::kFloat32);
+    return ((clean + 0.25 * ::torch::randn({n, 2}, gen, f64)) / 7.5).to(::torch::kFloat32);
   }
   const Tensor centres = modes();
   const Tensor index = ::torch::randint(centres.size(0), {n}, gen, ::torch::TensorOptions().dtype(::torch::kLong));

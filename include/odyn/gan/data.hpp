@@ -21,8 +21,8 @@ std::string to_string(ToyKind kind);
 
 // PacGAN protocol (Lin et al. 2018, anchors.md 4.7): ring = 8 Gaussians on the unit circle at
 // angles 2 pi k / 8, sigma = 0.01; grid = 25 Gaussians at {-4,-2,0,2,4}^2, sigma = 0.05. Swiss roll:
-// the (x, z) coordinates of sklearn's make_swiss_roll with noise 0.25, scaled by 1/5; it has no
-// modes (modes() is (0, 2), sigma() is 0).
+// the (x, z) coordinates of sklearn's make_swiss_roll with noise 0.25, scaled by 1/7.5 (WGAN-GP's
+// toy code); it has no modes (modes() is (0, 2), sigma() is 0).
 struct ToyDistribution {
   ToyKind kind = ToyKind::ring;
 
