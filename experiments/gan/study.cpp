@@ -68,11 +68,11 @@ struct Column {
   int digits;
   double scale;
 };
-const Column kToyColumns[] = {{"modes_covered", "modes", 2, 1},
+const std::vector<Column> kToyColumns = {{"modes_covered", "modes", 2, 1},
                               {"high_quality", "high quality %", 1, 100},
                               {"reverse_kl", "reverse KL", 3, 1},
                               {"w2", "W2", 4, 1}};
-const Column kMnistColumns[] = {{"confident", "confident > 0.9 %", 1, 100},
+const std::vector<Column> kMnistColumns = {{"confident", "confident > 0.9 %", 1, 100},
                                 {"class_kl", "class KL", 4, 1},
                                 {"classifier_score", "classifier score", 2, 1},
                                 {"fld", "FLD", 2, 1},
@@ -111,6 +111,7 @@ int main(int argc, char** argv) {
       if (iterations > 0) base.train.iterations = iterations;
       const std::string stem = fs::path(path).stem().string();
       const bool mnist = base.data.is_mnist();
+      const std::vector<Column>& columns = mnist ? kMnistColumns : kToyColumns;
       std::map<std::string, std::vector<double>> values;
       std::vector<double> seconds;
       std::vector<uint64_t> diverged;
@@ -145,8 +146,7 @@ int main(int argc, char** argv) {
           odyn::io::write_file_atomically(eval_file.string(), [&](std::ostream& o) { o << eval.dump(2) << '\n'; });
         }
         const json& metrics = mnist ? eval.at("generated") : eval;
-        for (const Column& c : mnist ? std::vector<Column>(std::begin(kMnistColumns), std::end(kMnistColumns))
-                                     : std::vector<Column>(std::begin(kToyColumns), std::end(kToyColumns))) {
+        for (const Column& c : columns) {
           if (metrics.contains(c.key)) values[c.key].push_back(metrics.at(c.key).get<double>());
         }
         if (eval.contains("study_train_seconds")) seconds.push_back(eval["study_train_seconds"].get<double>());
@@ -159,8 +159,7 @@ int main(int argc, char** argv) {
       if (!diverged.empty()) table << "; " << diverged.size() << " diverged, left out";
       table << ")\n\n";
       std::string header = "|", rule = "|", row = "|";
-      for (const Column& c : mnist ? std::vector<Column>(std::begin(kMnistColumns), std::end(kMnistColumns))
-                                   : std::vector<Column>(std::begin(kToyColumns), std::end(kToyColumns))) {
+      for (const Column& c : columns) {
         if (!values.count(c.key)) continue;
         const Summary s = summarize(values[c.key]);
         summary[c.key] = {{"mean", s.mean}, {"standard_error", s.standard_error}, {"values", values[c.key]}};

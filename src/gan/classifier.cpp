@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "checks.hpp"
 #include "odyn/core/error.hpp"
 #include "odyn/gan/models.hpp"
 #include "odyn/io/atomic_file.hpp"
@@ -15,9 +16,7 @@ namespace odyn::gan {
 namespace nn = ::torch::nn;
 namespace {
 
-void require(bool ok, const std::string& where, const std::string& message) {
-  if (!ok) throw InvalidArgument("gan::" + where + ": " + message);
-}
+using detail::require;
 
 void check_labelled(const ImageSet& set, const std::string& where) {
   const Tensor& x = set.images;

@@ -5,14 +5,13 @@
 #include <cmath>
 #include <utility>
 
+#include "checks.hpp"
 #include "odyn/core/error.hpp"
 
 namespace odyn::gan {
 namespace {
 
-void require(bool ok, const std::string& where, const std::string& message) {
-  if (!ok) throw InvalidArgument("gan::" + where + ": " + message);
-}
+using detail::require;
 
 constexpr double kPi = 3.14159265358979323846;
 

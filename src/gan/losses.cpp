@@ -5,25 +5,19 @@
 #include <string>
 #include <vector>
 
+#include "checks.hpp"
 #include "odyn/core/error.hpp"
 
 namespace odyn::gan {
 
 namespace {
 
+using detail::require;
+using detail::shape;
+
 using transport::CriticSampling;
 
 // Throws odyn::InvalidArgument("gan::" + where + ": " + message) unless ok.
-void require(bool ok, const std::string& where, const std::string& message) {
-  if (!ok) throw InvalidArgument("gan::" + where + ": " + message);
-}
-
-std::string shape(const Tensor& t) {
-  std::string s = "(";
-  for (int64_t d = 0; d < t.dim(); ++d) s += (d ? ", " : "") + std::to_string(t.size(d));
-  return s + ")";
-}
-
 // A defined floating-point batch (B, ...) with B >= 1 and, on the CPU, finite entries.
 void check_batch(const Tensor& x, const std::string& where, const std::string& name) {
   require(x.defined(), where, name + " is undefined");

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "checks.hpp"
 #include "odyn/core/error.hpp"
 #include "odyn/torch/tensor.hpp"
 #include "odyn/transport/emd.hpp"
@@ -11,9 +12,7 @@
 namespace odyn::gan {
 namespace {
 
-void require(bool ok, const std::string& where, const std::string& message) {
-  if (!ok) throw InvalidArgument("gan::" + where + ": " + message);
-}
+using detail::require;
 
 void check_points(const Tensor& x, const std::string& where, const std::string& name) {
   require(x.defined() && x.dim() == 2 && x.size(1) == 2 && x.size(0) >= 1, where,

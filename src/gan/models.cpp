@@ -3,15 +3,14 @@
 #include <cmath>
 #include <vector>
 
+#include "checks.hpp"
 #include "odyn/core/error.hpp"
 
 namespace odyn::gan {
 namespace nn = ::torch::nn;
 namespace {
 
-void require(bool ok, const std::string& where, const std::string& message) {
-  if (!ok) throw InvalidArgument("gan::" + where + ": " + message);
-}
+using detail::require;
 
 void check_spec(const ModelSpec& spec, const std::string& where) {
   require(spec.kind == "mlp" || spec.kind == "dcgan", where, "kind must be mlp or dcgan, got '" + spec.kind + "'");
