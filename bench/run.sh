@@ -183,20 +183,22 @@ if [[ -x "$build/bin/odyn_bench_torch_optim" ]]; then
 import json, sys
 runs = {b["run_name"].removesuffix("/real_time"): b for b in json.load(open(sys.argv[1]))["benchmarks"]
         if b.get("aggregate_name") == "median"}
-print("| model | optimizer | odyn µs | odyn foreach µs | torch::optim µs | odyn / torch | foreach / torch |")
-print("|---|---|---|---|---|---|---|")
+print("| model | optimizer | odyn µs | odyn foreach µs | odyn contiguous µs | torch::optim µs | odyn / torch | foreach / torch | contiguous / torch |")
+print("|---|---|---|---|---|---|---|---|---|")
 for name, b in runs.items():
     parts = name.split("/")
     if parts[1] != "odyn":
         continue
     rest = parts[2:]
     other = runs["/".join([parts[0], "torch"] + rest)]
-    each = runs.get("/".join([parts[0], "odyn_foreach"] + rest))
     label = rest[0] if parts[0] == "BM_Step" else "zero_grad"
     t, o = b["real_time"], other["real_time"]
-    f = f"{each['real_time']:.0f}" if each else ""
-    fr = f"{each['real_time'] / o:.3f}" if each else ""
-    print(f"| {rest[-1]} | {label} | {t:.0f} | {f} | {o:.0f} | {t / o:.3f} | {fr} |")
+    cells = []
+    for impl in ("odyn_foreach", "odyn_contiguous"):
+        v = runs.get("/".join([parts[0], impl] + rest))
+        cells.append((f"{v['real_time']:.0f}", f"{v['real_time'] / o:.3f}") if v else ("", ""))
+    (f, fr), (c, cr) = cells
+    print(f"| {rest[-1]} | {label} | {t:.0f} | {f} | {c} | {o:.0f} | {t / o:.3f} | {fr} | {cr} |")
 PY
 fi
 

@@ -7,7 +7,8 @@
 //         per-tensor overhead of an update dominates.
 // The gradients are filled once with standard normal values (torch::manual_seed(0)); one untimed
 // step creates the optimizer state, then the timed loop repeats the in-place step.
-//   BM_Step/<impl>/<optimizer>/<model>, impl odyn, odyn_foreach (set_foreach(true)) or torch, optimizer momentum (SGD with momentum
+//   BM_Step/<impl>/<optimizer>/<model>, impl odyn, odyn_foreach (set_foreach(true)), odyn_contiguous
+//     (set_contiguous(true)) or torch, optimizer momentum (SGD with momentum
 //     0.9), adam, adamw (weight decay 1e-2), rmsprop or adagrad, all with lr 1e-3 and torch's other
 //     defaults. Counter: parameters.
 //   BM_ZeroGrad/<impl>/<model>: zero_grad() (gradients kept, set to zero). Counter: parameters.
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "odyn/torch/optim.hpp"
+#include "odyn/torch/tensor.hpp"
 
 namespace {
 
@@ -48,14 +50,16 @@ double parameter_count(const torch::nn::Sequential& model) {
   return n;
 }
 
+// impl: odyn (per-parameter updates), odyn_foreach or odyn_contiguous.
 std::unique_ptr<odyn::torch::TensorOptimizer> make_odyn(const std::string& optimizer, torch::nn::Sequential& model,
-                                                        bool foreach = false) {
+                                                        const std::string& impl = "odyn") {
   odyn::torch::ParamGroup group;
   group.params = model->parameters();
   group.lr = kLr;
   std::vector<odyn::torch::ParamGroup> groups{group};
   auto opt = odyn::torch::make_tensor_optimizer(optimizer, std::move(groups));
-  opt->set_foreach(foreach);
+  opt->set_foreach(impl == "odyn_foreach");
+  opt->set_contiguous(impl == "odyn_contiguous");
   return opt;
 }
 
@@ -75,9 +79,10 @@ void time_step(benchmark::State& state, Optimizer& opt, const torch::nn::Sequent
   state.counters["parameters"] = parameter_count(model);
 }
 
-void step_odyn(benchmark::State& state, const std::string& optimizer, const std::string& model_name, bool foreach) {
+void step_odyn(benchmark::State& state, const std::string& optimizer, const std::string& model_name,
+               const std::string& impl) {
   torch::nn::Sequential model = make_model(model_name);
-  const auto opt = make_odyn(optimizer, model, foreach);
+  const auto opt = make_odyn(optimizer, model, impl);
   time_step(state, *opt, model);
 }
 
@@ -104,15 +109,14 @@ void zero_grad_torch(benchmark::State& state, const std::string& model_name) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  torch::set_num_threads(1);
+  odyn::torch::set_num_threads(1);  // LibTorch and OpenBLAS
   for (const std::string model : {"mlp", "conv", "many"}) {
     for (const std::string optimizer : {"momentum", "adam", "adamw", "rmsprop", "adagrad"}) {
-      benchmark::RegisterBenchmark(("BM_Step/odyn/" + optimizer + "/" + model).c_str(),
-                                   [optimizer, model](benchmark::State& s) { step_odyn(s, optimizer, model, false); })
-          ->Unit(benchmark::kMicrosecond);
-      benchmark::RegisterBenchmark(("BM_Step/odyn_foreach/" + optimizer + "/" + model).c_str(),
-                                   [optimizer, model](benchmark::State& s) { step_odyn(s, optimizer, model, true); })
-          ->Unit(benchmark::kMicrosecond);
+      for (const std::string impl : {"odyn", "odyn_foreach", "odyn_contiguous"}) {
+        benchmark::RegisterBenchmark(("BM_Step/" + impl + "/" + optimizer + "/" + model).c_str(),
+                                     [optimizer, model, impl](benchmark::State& s) { step_odyn(s, optimizer, model, impl); })
+            ->Unit(benchmark::kMicrosecond);
+      }
       benchmark::RegisterBenchmark(("BM_Step/torch/" + optimizer + "/" + model).c_str(),
                                    [optimizer, model](benchmark::State& s) { step_torch(s, optimizer, model); })
           ->Unit(benchmark::kMicrosecond);

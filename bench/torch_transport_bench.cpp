@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "bench_data.hpp"
+#include "odyn/torch/tensor.hpp"
 #include "odyn/torch/transport.hpp"
 #include "odyn/transport/mmd.hpp"
 #include "odyn/transport/sinkhorn.hpp"
@@ -140,7 +141,7 @@ BENCHMARK(BM_EigenMmd2Unbiased)->Arg(2000)->Unit(benchmark::kMillisecond)->UseRe
 }  // namespace
 
 int main(int argc, char** argv) {
-  torch::set_num_threads(1);
+  odyn::torch::set_num_threads(1);  // LibTorch and OpenBLAS, as the peers run
   for (const auto& [name, dtype] : {std::pair<std::string, torch::ScalarType>{"float64", torch::kDouble},
                                     std::pair<std::string, torch::ScalarType>{"float32", torch::kFloat}}) {
     for (const long n : {1000L, 4000L}) {

@@ -111,6 +111,14 @@ void TensorOptimizer::step() {
 
 void TensorOptimizer::step_group(std::size_t g, double lr, double wd) {
   const std::vector<Tensor>& params = groups_[g].params;
+  if (!flat_.empty()) {
+    if (params.empty()) return;
+    Flat& f = flat_[g];
+    bind(g);
+    update(f.param, f.grad, f.state, lr, wd);
+    bind(g);  // hands out views of buffers the update created
+    return;
+  }
   if (!foreach_) {
     for (std::size_t i = 0; i < params.size(); ++i) {
       Tensor p = params[i];
@@ -139,6 +147,104 @@ void TensorOptimizer::step_group(std::size_t g, double lr, double wd) {
   for (Bucket& b : buckets) update_foreach(b, lr, wd);
 }
 
+namespace {
+
+// Views of `flat` shaped like each of `params`, in order.
+std::vector<Tensor> views_like(const Tensor& flat, const std::vector<Tensor>& params) {
+  std::vector<Tensor> views;
+  int64_t offset = 0;
+  for (const Tensor& p : params) {
+    views.push_back(flat.narrow(0, offset, p.numel()).view(p.sizes()));
+    offset += p.numel();
+  }
+  return views;
+}
+
+bool aliases(const Tensor& t, const Tensor& view) { return t.defined() && t.data_ptr() == view.data_ptr(); }
+
+}  // namespace
+
+void TensorOptimizer::set_contiguous(bool on) {
+  if (!on) {
+    flat_.clear();  // the tensors keep their (flat) storage; step() goes back to one update per parameter
+    return;
+  }
+  if (!flat_.empty()) return;
+  std::vector<Flat> flats(groups_.size());
+  for (std::size_t g = 0; g < groups_.size(); ++g) {
+    const std::vector<Tensor>& params = groups_[g].params;
+    if (params.empty()) continue;
+    int64_t n = 0;
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      require(params[i].scalar_type() == params[0].scalar_type() && params[i].device() == params[0].device(),
+              "TensorOptimizer::set_contiguous",
+              "group " + std::to_string(g) + " mixes dtypes or devices; contiguous storage needs one of each per group");
+      require(state_[g][i].step == state_[g][0].step, "TensorOptimizer::set_contiguous",
+              "the parameters of group " + std::to_string(g) + " have different step counts");
+      n += params[i].numel();
+    }
+    Flat& f = flats[g];
+    const auto options = ::torch::TensorOptions().dtype(params[0].scalar_type()).device(params[0].device());
+    f.param = ::torch::empty({n}, options);
+    f.grad = ::torch::zeros({n}, options);
+    f.param_views = views_like(f.param, params);
+    f.grad_views = views_like(f.grad, params);
+    f.state.step = state_[g][0].step;
+  }
+  flat_ = std::move(flats);
+  for (std::size_t g = 0; g < groups_.size(); ++g) bind(g);
+}
+
+void TensorOptimizer::bind(std::size_t g) {
+  Flat& f = flat_[g];
+  std::vector<Tensor>& params = groups_[g].params;
+  ::torch::NoGradGuard no_grad;
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    Tensor& p = params[i];
+    if (!aliases(p, f.param_views[i])) {
+      f.param_views[i].copy_(p.detach());
+      p.set_data(f.param_views[i]);
+    }
+    Tensor& grad = p.mutable_grad();
+    if (!aliases(grad, f.grad_views[i])) {
+      if (grad.defined()) {
+        f.grad_views[i].copy_(grad.detach());
+      } else {
+        f.grad_views[i].zero_();
+      }
+      grad = f.grad_views[i];
+    }
+    state_[g][i].step = f.state.step;
+  }
+  for (const std::string& key : buffer_names()) {
+    const auto flat_it = f.state.buffers.find(key);
+    if (flat_it == f.state.buffers.end() || !flat_it->second.defined()) {
+      // No flat buffer yet: gather the per-parameter ones (a loaded state) when there are any.
+      std::size_t defined = 0;
+      for (const ParamState& s : state_[g]) {
+        const auto it = s.buffers.find(key);
+        defined += it != s.buffers.end() && it->second.defined();
+      }
+      if (defined == 0) continue;
+      require(defined == params.size(), "TensorOptimizer::step",
+              "contiguous storage needs buffer " + key + " for every parameter of group " + std::to_string(g) +
+                  " or for none");
+      f.state.buffers[key] = ::torch::empty_like(f.param);
+      f.buffer_views.erase(key);
+    }
+    const Tensor& flat = f.state.buffers[key];
+    auto views_it = f.buffer_views.find(key);
+    if (views_it == f.buffer_views.end()) views_it = f.buffer_views.emplace(key, views_like(flat, params)).first;
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      Tensor& b = state_[g][i].buffers[key];
+      const Tensor& view = views_it->second[i];
+      if (aliases(b, view)) continue;
+      if (b.defined()) view.copy_(b);
+      b = view;
+    }
+  }
+}
+
 std::vector<Tensor> TensorOptimizer::Bucket::buffers(const std::string& key, double fill) {
   std::vector<Tensor> out;
   out.reserve(params.size());
@@ -151,6 +257,15 @@ std::vector<Tensor> TensorOptimizer::Bucket::buffers(const std::string& key, dou
 }
 
 void TensorOptimizer::zero_grad(bool set_to_none) {
+  if (!flat_.empty()) {
+    for (std::size_t g = 0; g < groups_.size(); ++g) {
+      Flat& f = flat_[g];
+      if (!f.grad.defined()) continue;
+      f.grad.zero_();
+      for (std::size_t i = 0; i < groups_[g].params.size(); ++i) groups_[g].params[i].mutable_grad() = f.grad_views[i];
+    }
+    return;
+  }
   for (ParamGroup& group : groups_) {
     for (Tensor& p : group.params) {
       Tensor& grad = p.mutable_grad();
@@ -250,9 +365,24 @@ void TensorOptimizer::load(const std::string& path) {
     }
   }
   const int64_t steps = read_count(ar, "steps", path);
+  if (!flat_.empty()) {
+    for (std::size_t g = 0; g < state.size(); ++g) {
+      for (const ParamState& s : state[g])
+        require(s.step == state[g][0].step, where,
+                "'" + path + "': the parameters of group " + std::to_string(g) +
+                    " have different step counts, which contiguous storage cannot hold");
+    }
+  }
   groups_ = std::move(groups);
   steps_ = steps;
   state_ = std::move(state);
+  // The loaded buffers are copied into the flat ones at the next step.
+  for (std::size_t g = 0; g < flat_.size(); ++g) {
+    if (state_[g].empty()) continue;
+    flat_[g].state.buffers.clear();
+    flat_[g].buffer_views.clear();
+    flat_[g].state.step = state_[g][0].step;
+  }
 }
 
 std::function<double(int64_t)> step_lr_schedule(int64_t step_size, double gamma) {

@@ -1,6 +1,7 @@
 #include "odyn/torch/tensor.hpp"
 
 #include <ATen/Parallel.h>
+#include <dlfcn.h>
 
 #include "odyn/core/error.hpp"
 #include "odyn/core/runtime.hpp"
@@ -27,6 +28,10 @@ Eigen::MatrixXd to_eigen(const ::torch::Tensor& t) {
 void set_num_threads(int n) {
   odyn::set_num_threads(n);
   at::set_num_threads(n);
+  // LibTorch's matrix products run in the BLAS it was built against. OpenBLAS keeps a thread pool of
+  // its own that at::set_num_threads leaves alone, so it is set here when it is the loaded BLAS.
+  using SetThreads = void (*)(int);
+  if (auto* openblas = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) openblas(n);
 }
 
 }  // namespace odyn::torch

@@ -8,7 +8,8 @@
 // Measured: 0 in both dtypes (a scalar coefficient contracted into a fused multiply-add once gave
 // 6e-16 for Adagrad's lr_decay; the source keeps those products unfused).
 // The multi-tensor (foreach) path runs the same elementwise operations in the same order through
-// LibTorch's _foreach_ kernels and is held to the same bounds (measured: 0 as well).
+// LibTorch's _foreach_ kernels, the contiguous path runs them once on flat storage; both are held
+// to the same bounds (measured: 0 as well).
 // Save/load and RMSprop's eps_inside are checked for exact equality (same operations, same inputs).
 #include "odyn/torch/optim.hpp"
 
@@ -20,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "odyn/core/error.hpp"
@@ -186,16 +188,36 @@ std::vector<Case> all_cases() {
   };
 }
 
-// Every case, with the per-parameter path or the multi-tensor (foreach) path.
-void expect_matches_torch(torch::Dtype dtype, double tol, bool foreach) {
+// The three ways a step can run: one update per parameter, multi-tensor kernels, flat storage.
+enum class Path { per_parameter, foreach, contiguous };
+
+const char* path_name(Path path) {
+  switch (path) {
+    case Path::foreach:
+      return " foreach";
+    case Path::contiguous:
+      return " contiguous";
+    default:
+      return "";
+  }
+}
+
+void use_path(TensorOptimizer& opt, Path path) {
+  opt.set_foreach(path == Path::foreach);
+  opt.set_contiguous(path == Path::contiguous);
+  EXPECT_EQ(opt.uses_foreach(), path == Path::foreach);
+  EXPECT_EQ(opt.uses_contiguous(), path == Path::contiguous);
+}
+
+// Every case, with the given path.
+void expect_matches_torch(torch::Dtype dtype, double tol, Path path) {
   const Data d = make_data(dtype);
   double worst = 0;
   for (const Case& c : all_cases()) {
     auto net_ref = make_net(dtype), net = make_net(dtype);
     auto ref = c.reference(net_ref->parameters());
     auto opt = c.odyn(one_group(net, c.lr));
-    opt->set_foreach(foreach);
-    EXPECT_EQ(opt->uses_foreach(), foreach);
+    use_path(*opt, path);
     train(net_ref, d, 100, [&] { ref->zero_grad(); }, [&] { ref->step(); });
     train(net, d, 100, [&] { opt->zero_grad(); }, [&] { opt->step(); });
     auto initial = make_net(dtype);
@@ -205,16 +227,73 @@ void expect_matches_torch(torch::Dtype dtype, double tol, bool foreach) {
     worst = std::max(worst, rel);
   }
   std::printf("[ info ] %s%s: largest relative difference to torch::optim over %zu cases: %.3g\n",
-              dtype == torch::kDouble ? "float64" : "float32", foreach ? " foreach" : "", all_cases().size(), worst);
+              dtype == torch::kDouble ? "float64" : "float32", path_name(path), all_cases().size(), worst);
 }
 
-TEST(TorchOptim, MatchesTorchOptimFloat64) { expect_matches_torch(torch::kDouble, 1e-12, false); }
+TEST(TorchOptim, MatchesTorchOptimFloat64) { expect_matches_torch(torch::kDouble, 1e-12, Path::per_parameter); }
 
-TEST(TorchOptim, MatchesTorchOptimFloat32) { expect_matches_torch(torch::kFloat, 1e-5, false); }
+TEST(TorchOptim, MatchesTorchOptimFloat32) { expect_matches_torch(torch::kFloat, 1e-5, Path::per_parameter); }
 
-TEST(TorchOptimForeach, MatchesTorchOptimFloat64) { expect_matches_torch(torch::kDouble, 1e-12, true); }
+TEST(TorchOptimForeach, MatchesTorchOptimFloat64) { expect_matches_torch(torch::kDouble, 1e-12, Path::foreach); }
 
-TEST(TorchOptimForeach, MatchesTorchOptimFloat32) { expect_matches_torch(torch::kFloat, 1e-5, true); }
+TEST(TorchOptimForeach, MatchesTorchOptimFloat32) { expect_matches_torch(torch::kFloat, 1e-5, Path::foreach); }
+
+TEST(TorchOptimContiguous, MatchesTorchOptimFloat64) { expect_matches_torch(torch::kDouble, 1e-12, Path::contiguous); }
+
+TEST(TorchOptimContiguous, MatchesTorchOptimFloat32) { expect_matches_torch(torch::kFloat, 1e-5, Path::contiguous); }
+
+// Flat storage against the per-parameter path on parameters of several shapes whose gradients are
+// replaced by new tensors at every step, whose storage is replaced once (as loading a module does)
+// and one of which has no gradient every third step (a zero gradient for the per-parameter path):
+// the same parameters bit for bit, and the parameters stay views of the flat storage.
+TEST(TorchOptimContiguous, EqualsPerParameterPathWhateverReplacesTheStorage) {
+  dyn::OptimizerSettings s;
+  s.amsgrad = true;
+  s.centered = true;
+  s.momentum = 0.5;
+  s.weight_decay = 0.01;
+  s.lr_decay = 0.01;
+  const auto make_params = [] {
+    torch::manual_seed(3);
+    return std::vector<torch::Tensor>{torch::randn({5, 3}).requires_grad_(), torch::randn({4}).requires_grad_(),
+                                      torch::randn({2, 2}).requires_grad_(), torch::randn({7}).requires_grad_()};
+  };
+  for (const std::string& name : odyn::torch::tensor_optimizer_names()) {
+    std::vector<torch::Tensor> a = make_params(), b = make_params();
+    auto per_param = odyn::torch::make_tensor_optimizer(name, {ParamGroup{a, 0.01, std::nullopt, 1, ""}}, s);
+    auto contiguous = odyn::torch::make_tensor_optimizer(name, {ParamGroup{b, 0.01, std::nullopt, 1, ""}}, s);
+    contiguous->set_contiguous(true);
+    for (int k = 0; k < 30; ++k) {
+      if (k == 10) {
+        torch::NoGradGuard no_grad;
+        b[1].set_(b[1].detach().clone());
+      }
+      for (auto* params : {&a, &b}) {
+        for (std::size_t i = 0; i < params->size(); ++i) {
+          torch::Tensor& p = (*params)[i];
+          const bool missing = i == 2 && k % 3 == 0;
+          p.mutable_grad() = missing ? (params == &a ? torch::zeros_like(p) : torch::Tensor())
+                                     : torch::sin(p.detach() * (k + 1) + 0.5);
+        }
+      }
+      per_param->step();
+      contiguous->step();
+    }
+    for (std::size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << name << " parameter " << i;
+    for (std::size_t i = 1; i < b.size(); ++i)
+      EXPECT_EQ(b[i].data_ptr<float>(), b[i - 1].data_ptr<float>() + b[i - 1].numel()) << name << " parameter " << i;
+    contiguous->zero_grad(/*set_to_none=*/true);  // zeroes the flat gradient, keeps the views
+    for (const torch::Tensor& p : b) EXPECT_TRUE(p.grad().defined() && p.grad().eq(0).all().item<bool>()) << name;
+  }
+}
+
+TEST(TorchOptimContiguous, RefusesMixedDtypes) {
+  std::vector<torch::Tensor> p = {torch::zeros({2}, torch::kDouble).requires_grad_(),
+                                  torch::zeros({2}, torch::kFloat).requires_grad_()};
+  auto opt = odyn::torch::make_tensor_optimizer("adam", {ParamGroup{p, 0.01, std::nullopt, 1, ""}});
+  EXPECT_THROW(opt->set_contiguous(true), InvalidArgument);
+  EXPECT_FALSE(opt->uses_contiguous());
+}
 
 // A group mixing float32 and float64 parameters, one of which has no gradient on every third step
 // (so step counts differ within a group): the foreach path splits it into buckets and gives the
@@ -398,17 +477,23 @@ TEST(TorchOptimState, SaveLoadResumesExactly) {
   s.centered = true;
   s.momentum = 0.5;
   s.weight_decay = 0.01;
-  // foreach_mode: 0 per-parameter throughout; 1 the first half with foreach, resumed without;
-  // 2 the first half without, resumed with foreach (the saved state does not depend on the path).
+  // The first half and the resumed half with each pair of paths: the saved state does not depend on
+  // the path.
   for (const std::string name : {"momentum", "adagrad", "rmsprop", "adam", "adamw"}) {
     auto whole = make_net(torch::kDouble);
     auto opt_whole = odyn::torch::make_tensor_optimizer(name, one_group(whole, 0.01), s);
     train(whole, d, 100, [&] { opt_whole->zero_grad(); }, [&] { opt_whole->step(); });
 
-    for (const int foreach_mode : {0, 1, 2}) {
+    for (const auto& [first_path, resumed_path] :
+         std::vector<std::pair<Path, Path>>{{Path::per_parameter, Path::per_parameter},
+                                            {Path::foreach, Path::per_parameter},
+                                            {Path::per_parameter, Path::foreach},
+                                            {Path::contiguous, Path::per_parameter},
+                                            {Path::per_parameter, Path::contiguous},
+                                            {Path::contiguous, Path::contiguous}}) {
       auto first = make_net(torch::kDouble);
       auto opt_first = odyn::torch::make_tensor_optimizer(name, one_group(first, 0.01), s);
-      opt_first->set_foreach(foreach_mode == 1);
+      use_path(*opt_first, first_path);
       train(first, d, 50, [&] { opt_first->zero_grad(); }, [&] { opt_first->step(); });
       opt_first->save(path);
 
@@ -418,14 +503,14 @@ TEST(TorchOptimState, SaveLoadResumesExactly) {
         for (std::size_t i = 0; i < first->parameters().size(); ++i) resumed->parameters()[i].copy_(first->parameters()[i]);
       }
       auto opt_resumed = odyn::torch::make_tensor_optimizer(name, one_group(resumed, 0.5), s);
-      opt_resumed->set_foreach(foreach_mode == 2);
+      use_path(*opt_resumed, resumed_path);
       opt_resumed->load(path);
       EXPECT_EQ(opt_resumed->steps(), 50);
       EXPECT_EQ(opt_resumed->param_groups()[0].lr, 0.01);  // restored from the file
       train(resumed, d, 50, [&] { opt_resumed->zero_grad(); }, [&] { opt_resumed->step(); });
       for (std::size_t i = 0; i < whole->parameters().size(); ++i) {
         EXPECT_TRUE(torch::equal(whole->parameters()[i], resumed->parameters()[i]))
-            << name << " foreach mode " << foreach_mode << " parameter " << i;
+            << name << " first" << path_name(first_path) << " resumed" << path_name(resumed_path) << " parameter " << i;
       }
     }
     // another optimizer's state is refused, and the optimizer is left as it was

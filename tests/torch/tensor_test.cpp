@@ -1,5 +1,6 @@
 #include "odyn/torch/tensor.hpp"
 
+#include <dlfcn.h>
 #include <gtest/gtest.h>
 
 #include "odyn/core/error.hpp"
@@ -35,6 +36,17 @@ TEST(TorchTensor, ThreadSettingReachesLibTorch) {
   EXPECT_EQ(at::get_num_threads(), 1);
   EXPECT_EQ(odyn::num_threads(), 1);
   EXPECT_THROW(odyn::torch::set_num_threads(0), odyn::InvalidArgument);
+}
+
+// OpenBLAS runs LibTorch's CPU matrix products with a thread pool of its own; the setting must reach it.
+TEST(TorchTensor, ThreadSettingReachesOpenBlas) {
+  using GetThreads = int (*)();
+  auto* get = reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  if (get == nullptr) GTEST_SKIP() << "the loaded BLAS is not OpenBLAS";
+  odyn::torch::set_num_threads(2);
+  EXPECT_EQ(get(), 2);
+  odyn::torch::set_num_threads(1);
+  EXPECT_EQ(get(), 1);
 }
 
 // Runs where LibTorch sees a CUDA device (scripts/gpu-run.sh); skipped on CPU-only machines.

@@ -65,6 +65,19 @@ class TensorOptimizer {
   // and the saved state are the same bit for bit. Off by default; not part of the saved state.
   void set_foreach(bool on) { foreach_ = on; }
   bool uses_foreach() const { return foreach_; }
+  // Selects contiguous storage: the parameters of each group, their gradients and the optimizer's
+  // buffers become views into one flat tensor each, and step() updates a whole group with the
+  // kernels of a single parameter (a handful per step instead of a handful per parameter tensor;
+  // on small models the per-kernel overhead is most of the optimizer's time). The elementwise
+  // operations are those of the per-parameter path. In this mode a group holds one dtype and one
+  // device, and its parameters share one step count; a parameter without a gradient counts as one
+  // with a zero gradient; zero_grad() zeroes the flat gradient in place whatever set_to_none says.
+  // Storage replaced from outside (parameters loaded into a module, a gradient autograd put in a
+  // new tensor, a loaded optimizer state) is copied into the flat tensors at the next step. Throws
+  // odyn::InvalidArgument for a group that mixes dtypes or devices; takes precedence over foreach.
+  // Off by default; not part of the saved state.
+  void set_contiguous(bool on);
+  bool uses_contiguous() const { return !flat_.empty(); }
 
   // Writes the state (step counts, buffers, each group's lr, lr_multiplier and weight_decay) with
   // torch's serialization to a temporary file renamed to `path`. Throws odyn::IoError on failure.
@@ -107,6 +120,19 @@ class TensorOptimizer {
   int64_t steps_ = 0;
   std::function<double(int64_t)> schedule_;
   bool foreach_ = false;
+
+  // One group's flat storage in contiguous mode; the views are those handed to the parameters,
+  // their gradients and their per-parameter buffers.
+  struct Flat {
+    ::torch::Tensor param, grad;
+    ParamState state;
+    std::vector<::torch::Tensor> param_views, grad_views;
+    std::map<std::string, std::vector<::torch::Tensor>> buffer_views;
+  };
+  // Points the parameters, gradients and buffers of group g at the views of its flat tensors,
+  // copying in any that were replaced, and gives every parameter the flat step count.
+  void bind(std::size_t g);
+  std::vector<Flat> flat_;  // one per group in contiguous mode, else empty
 };
 
 // torch.optim.lr_scheduler.StepLR as a factor for set_lr_schedule: gamma^floor(k / step_size) at

@@ -13,7 +13,8 @@ namespace odyn::torch {
 // Throws odyn::InvalidArgument for other ranks or integer tensors.
 Eigen::MatrixXd to_eigen(const ::torch::Tensor& t);
 
-// odyn::set_num_threads plus LibTorch's intra-op thread pool.
+// odyn::set_num_threads plus LibTorch's intra-op thread pool and, when OpenBLAS is the loaded BLAS,
+// OpenBLAS's own thread pool.
 void set_num_threads(int n);
 
 }  // namespace odyn::torch
