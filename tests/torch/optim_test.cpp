@@ -209,6 +209,17 @@ void use_path(TensorOptimizer& opt, Path path) {
   EXPECT_EQ(opt.uses_contiguous(), path == Path::contiguous);
 }
 
+// Settings that switch on every optional buffer and term of the seven optimizers.
+dyn::OptimizerSettings every_option() {
+  dyn::OptimizerSettings s;
+  s.amsgrad = true;
+  s.centered = true;
+  s.momentum = 0.5;
+  s.weight_decay = 0.01;
+  s.lr_decay = 0.01;
+  return s;
+}
+
 // Every case, with the given path.
 void expect_matches_torch(torch::Dtype dtype, double tol, Path path) {
   const Data d = make_data(dtype);
@@ -247,12 +258,7 @@ TEST(TorchOptimContiguous, MatchesTorchOptimFloat32) { expect_matches_torch(torc
 // and one of which has no gradient every third step (a zero gradient for the per-parameter path):
 // the same parameters bit for bit, and the parameters stay views of the flat storage.
 TEST(TorchOptimContiguous, EqualsPerParameterPathWhateverReplacesTheStorage) {
-  dyn::OptimizerSettings s;
-  s.amsgrad = true;
-  s.centered = true;
-  s.momentum = 0.5;
-  s.weight_decay = 0.01;
-  s.lr_decay = 0.01;
+  const dyn::OptimizerSettings s = every_option();
   const auto make_params = [] {
     torch::manual_seed(3);
     return std::vector<torch::Tensor>{torch::randn({5, 3}).requires_grad_(), torch::randn({4}).requires_grad_(),
@@ -299,12 +305,7 @@ TEST(TorchOptimContiguous, RefusesMixedDtypes) {
 // (so step counts differ within a group): the foreach path splits it into buckets and gives the
 // per-parameter path's parameters bit for bit (the same operations on the same tensors).
 TEST(TorchOptimForeach, MixedDtypesAndStepCountsEqualPerParameterPath) {
-  dyn::OptimizerSettings s;
-  s.amsgrad = true;
-  s.centered = true;
-  s.momentum = 0.5;
-  s.weight_decay = 0.01;
-  s.lr_decay = 0.01;
+  const dyn::OptimizerSettings s = every_option();
   const auto make_params = [] {
     torch::manual_seed(3);
     return std::vector<torch::Tensor>{torch::randn({5, 3}, torch::kDouble).requires_grad_(),
