@@ -162,7 +162,7 @@ def main():
     parser.add_argument("--warmup", type=int, default=3, help="untimed iterations first (default 3)")
     parser.add_argument("--critic-steps", type=int, default=0,
                         help="critic steps per iteration for every case "
-                             "(default: wgan_gp 5, wgan_div 5, gan_qp 2, sgan 1)")
+                             "(default: mlp 2, sgan 1; dcgan wgan_div 1, gan_qp 2)")
     args = parser.parse_args()
     cases = [c.strip() for c in args.cases.split(",") if c.strip()]
     unknown = [c for c in cases if c not in CASES]

@@ -23,7 +23,9 @@ void check_batch(const Tensor& x, const std::string& where, const std::string& n
   require(x.defined(), where, name + " is undefined");
   require(x.dim() >= 1 && x.size(0) >= 1, where, name + " must be a non-empty batch (B, ...), got " + shape(x));
   require(x.is_floating_point(), where, name + " must be floating point");
-  if (x.device().is_cpu())
+  // A finite sum proves every entry finite with one kernel; only a non-finite sum (a NaN or an
+  // infinity, or finite entries whose sum overflows) needs the entry-wise test.
+  if (x.device().is_cpu() && !std::isfinite(x.detach().sum().item<double>()))
     require(::torch::isfinite(x.detach()).all().item<bool>(), where, name + " has NaN or infinite entries");
 }
 
@@ -253,7 +255,7 @@ GanLoss::GanLoss(LossOptions options) : options_(options) {
 }
 
 LossValue GanLoss::critic_loss(const Critic& critic, const Tensor& real, const Tensor& fake,
-                               ::torch::Generator& gen) const {
+                               ::torch::Generator& gen, bool with_parts) const {
   const std::string where = "GanLoss::critic_loss";
   check_pair(real, fake, where);
   const Tensor d_real = scores(critic, real, where);
@@ -288,7 +290,7 @@ LossValue GanLoss::critic_loss(const Critic& critic, const Tensor& real, const T
       const Tensor quadratic =
           ::torch::where(positive, delta.pow(2) / (2 * options_.lambda * safe_d), ::torch::zeros_like(delta));
       value.loss = (quadratic - delta).mean();
-      value.parts["penalty"] = quadratic.detach().mean();
+      if (with_parts) value.parts["penalty"] = quadratic.detach().mean();
       break;
     }
     case LossKind::hinge:
@@ -300,13 +302,18 @@ LossValue GanLoss::critic_loss(const Critic& critic, const Tensor& real, const T
     value.loss = value.loss + r1;
     value.parts["r1"] = r1.detach();
   }
-  value.parts["score_real"] = mean_detached(d_real);
-  value.parts["score_fake"] = mean_detached(d_fake);
-  value.parts["w_estimate"] = mean_detached(d_real) - mean_detached(d_fake);
+  if (with_parts) {
+    value.parts["score_real"] = mean_detached(d_real);
+    value.parts["score_fake"] = mean_detached(d_fake);
+    value.parts["w_estimate"] = value.parts["score_real"] - value.parts["score_fake"];
+  } else {
+    value.parts.clear();
+  }
   return value;
 }
 
-LossValue GanLoss::generator_loss(const Critic& critic, const Tensor& real, const Tensor& fake) const {
+LossValue GanLoss::generator_loss(const Critic& critic, const Tensor& real, const Tensor& fake,
+                                  bool with_parts) const {
   const std::string where = "GanLoss::generator_loss";
   const bool needs_real = options_.kind == LossKind::gan_qp;
   if (needs_real || real.defined()) {
@@ -330,12 +337,14 @@ LossValue GanLoss::generator_loss(const Critic& critic, const Tensor& real, cons
       // mean(D_r - D_f) without the quadratic term (seed-gan §2.1); only D_f depends on G.
       const Tensor d_real = scores(critic, real, where);
       value.loss = (d_real - d_fake).mean();
-      value.parts["score_real"] = mean_detached(d_real);
-      value.parts["w_estimate"] = mean_detached(d_real) - mean_detached(d_fake);
+      if (with_parts) value.parts["score_real"] = mean_detached(d_real);
       break;
     }
   }
-  value.parts["score_fake"] = mean_detached(d_fake);
+  if (with_parts) {
+    value.parts["score_fake"] = mean_detached(d_fake);
+    if (value.parts.count("score_real")) value.parts["w_estimate"] = value.parts["score_real"] - value.parts["score_fake"];
+  }
   return value;
 }
 

@@ -616,6 +616,12 @@ TEST_F(GanLossInput, RejectsBadTensors) {
     EXPECT_THROW(odyn::gan::penalty_points(data.real, short_fake, s, gen), InvalidArgument);
   EXPECT_THROW(odyn::gan::qp_distance(data.real, short_fake, QpDistance::l1), InvalidArgument);
   EXPECT_THROW(odyn::gan::qp_distance(with_nan, data.fake, QpDistance::l2), InvalidArgument);
+  Tensor with_inf = data.real.clone();
+  with_inf[0][0] = -kInf;
+  EXPECT_THROW(odyn::gan::qp_distance(data.fake, with_inf, QpDistance::l1), InvalidArgument);
+  // Finite entries whose sum overflows are finite data, not NaN or Inf.
+  const Tensor huge = ::torch::full({2, 3}, 1e308, kF64);
+  EXPECT_NO_THROW(odyn::gan::qp_distance(huge, -huge, QpDistance::l1));
   EXPECT_THROW(odyn::gan::per_sample_gradient_norms(critic, empty), InvalidArgument);
   // A critic must return one score per sample.
   const Critic column = [critic](const Tensor& x) { return critic(x).unsqueeze(1); };

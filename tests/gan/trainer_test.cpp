@@ -312,6 +312,24 @@ TEST_F(GanTrainer, MetricsLinesAndTruncationOnResume) {
   EXPECT_EQ(lines[3].at("eval").at("modes_total"), 8);
 }
 
+// Loss parts are computed on request (run() asks on logged iterations only), and the optimizers
+// keep each network's parameters in one flat buffer.
+TEST_F(GanTrainer, PartsOnRequestAndFlatParameters) {
+  gan::Trainer trainer(tiny_config(), fresh_dir("parts"));
+  const gan::TrainStep with = trainer.step();
+  for (const char* key : {"penalty", "score_real", "score_fake", "w_estimate"}) EXPECT_EQ(with.d_parts.count(key), 1u) << key;
+  EXPECT_EQ(with.g_parts.count("score_fake"), 1u);
+  const gan::TrainStep without = trainer.step(/*with_parts=*/false);
+  EXPECT_TRUE(without.d_parts.empty());
+  EXPECT_TRUE(without.g_parts.empty());
+  EXPECT_TRUE(std::isfinite(without.d_loss) && std::isfinite(without.g_loss));
+  for (auto* net : {&*trainer.generator(), &*trainer.critic()}) {
+    const auto params = net->parameters();
+    for (std::size_t i = 1; i < params.size(); ++i)
+      EXPECT_EQ(params[i].data_ptr<float>(), params[i - 1].data_ptr<float>() + params[i - 1].numel()) << i;
+  }
+}
+
 // A short training run moves the generator's samples toward the ring (exact W2 drops).
 TEST_F(GanTrainer, ToyRunLowersW2) {
   gan::TrainConfig config = tiny_config();

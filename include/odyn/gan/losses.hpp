@@ -102,10 +102,13 @@ class GanLoss {
   // Throws odyn::InvalidArgument unless λ > 0, k > 0, p > 1 and r1_gamma >= 0 (all finite).
   explicit GanLoss(LossOptions options);
   // real (B, ...) and fake (B, ...), paired by index; fake detached by the caller for the critic
-  // step. `gen` draws the penalty points (wgan_gp, wgan_div).
-  LossValue critic_loss(const Critic& critic, const Tensor& real, const Tensor& fake, ::torch::Generator& gen) const;
+  // step. `gen` draws the penalty points (wgan_gp, wgan_div). With with_parts false the parts are
+  // left empty (their reductions are a good share of the kernels of a small model's step).
+  LossValue critic_loss(const Critic& critic, const Tensor& real, const Tensor& fake, ::torch::Generator& gen,
+                        bool with_parts = true) const;
   // fake carries the generator's graph; real is used by gan_qp only (may be undefined otherwise).
-  LossValue generator_loss(const Critic& critic, const Tensor& real, const Tensor& fake) const;
+  LossValue generator_loss(const Critic& critic, const Tensor& real, const Tensor& fake,
+                           bool with_parts = true) const;
   const LossOptions& options() const { return options_; }
 
  private:

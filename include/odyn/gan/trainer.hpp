@@ -78,7 +78,9 @@ class Trainer {
   // One generator iteration: critic_steps critic steps, one generator step, the EMA update.
   // Throws TrainingDiverged when a loss is not finite, before the step on that loss; earlier critic
   // steps of the iteration may have been applied, so the trainer must not be stepped again after it.
-  TrainStep step();
+  // With with_parts false the loss parts of the result are empty (run() asks for them on the
+  // iterations it logs only).
+  TrainStep step(bool with_parts = true);
   // Generator steps done.
   int64_t iteration() const { return iteration_; }
 
