@@ -65,7 +65,7 @@ void BM_Iteration(benchmark::State& state, const std::string& model, const std::
   }
   const std::string dir = (std::filesystem::temp_directory_path() / "odyn_gan_bench").string();
   odyn::gan::Trainer trainer(bench_config(model, loss), dir);
-  for (int i = 0; i < 3; ++i) trainer.step();  // warm-up: optimizer state, allocator
+  for (int i = 0; i < 3; ++i) trainer.step();               // warm-up: optimizer state, allocator
   for (auto _ : state) trainer.step(/*with_parts=*/false);  // as run() steps between logged iterations
   state.counters["critic_steps"] = static_cast<double>(critic_steps(model, loss));
 }

@@ -65,7 +65,8 @@ std::unique_ptr<odyn::torch::TensorOptimizer> make_odyn(const std::string& optim
 
 std::unique_ptr<torch::optim::Optimizer> make_torch(const std::string& optimizer, torch::nn::Sequential& model) {
   const std::vector<torch::Tensor> params = model->parameters();
-  if (optimizer == "momentum") return std::make_unique<torch::optim::SGD>(params, torch::optim::SGDOptions(kLr).momentum(0.9));
+  if (optimizer == "momentum")
+    return std::make_unique<torch::optim::SGD>(params, torch::optim::SGDOptions(kLr).momentum(0.9));
   if (optimizer == "adam") return std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(kLr));
   if (optimizer == "adamw") return std::make_unique<torch::optim::AdamW>(params, torch::optim::AdamWOptions(kLr));
   if (optimizer == "rmsprop") return std::make_unique<torch::optim::RMSprop>(params, torch::optim::RMSpropOptions(kLr));
@@ -113,20 +114,22 @@ int main(int argc, char** argv) {
   for (const std::string model : {"mlp", "conv", "many"}) {
     for (const std::string optimizer : {"momentum", "adam", "adamw", "rmsprop", "adagrad"}) {
       for (const std::string impl : {"odyn", "odyn_foreach", "odyn_contiguous"}) {
-        benchmark::RegisterBenchmark(("BM_Step/" + impl + "/" + optimizer + "/" + model).c_str(),
-                                     [optimizer, model, impl](benchmark::State& s) { step_odyn(s, optimizer, model, impl); })
+        benchmark::RegisterBenchmark(
+            ("BM_Step/" + impl + "/" + optimizer + "/" + model).c_str(),
+            [optimizer, model, impl](benchmark::State& s) { step_odyn(s, optimizer, model, impl); })
             ->Unit(benchmark::kMicrosecond);
       }
-      benchmark::RegisterBenchmark(("BM_Step/torch/" + optimizer + "/" + model).c_str(),
-                                   [optimizer, model](benchmark::State& s) { step_torch(s, optimizer, model); })
-          ->Unit(benchmark::kMicrosecond);
+      benchmark::RegisterBenchmark(("BM_Step/torch/" + optimizer + "/" + model).c_str(), [optimizer,
+                                                                                          model](benchmark::State& s) {
+        step_torch(s, optimizer, model);
+      })->Unit(benchmark::kMicrosecond);
     }
-    benchmark::RegisterBenchmark(("BM_ZeroGrad/odyn/" + model).c_str(),
-                                 [model](benchmark::State& s) { zero_grad_odyn(s, model); })
-        ->Unit(benchmark::kMicrosecond);
-    benchmark::RegisterBenchmark(("BM_ZeroGrad/torch/" + model).c_str(),
-                                 [model](benchmark::State& s) { zero_grad_torch(s, model); })
-        ->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("BM_ZeroGrad/odyn/" + model).c_str(), [model](benchmark::State& s) {
+      zero_grad_odyn(s, model);
+    })->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(("BM_ZeroGrad/torch/" + model).c_str(), [model](benchmark::State& s) {
+      zero_grad_torch(s, model);
+    })->Unit(benchmark::kMicrosecond);
   }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

@@ -4,8 +4,8 @@
 // weights.
 //   BM_TorchSinkhorn/<dtype>/<n>, dtype float64 or float32, n in {1000, 4000}: one
 //     odyn::torch::sinkhorn solve on the squared Euclidean cost (built untimed), eps = 1e-2,
-//     L1 marginal error kTolerance (kFloatTolerance in float32); BM_EigenSinkhorn/<n>: odyn::transport::sinkhorn, same problem.
-//     Counters: iterations, marginal_error, value (OT_eps).
+//     L1 marginal error kTolerance (kFloatTolerance in float32); BM_EigenSinkhorn/<n>: odyn::transport::sinkhorn, same
+//     problem. Counters: iterations, marginal_error, value (OT_eps).
 //   BM_TorchSliced/10000, BM_EigenSliced/10000: SW_2 with the 100 directions of
 //     sliced_directions(2, 100, 0). Counter: value.
 //   BM_TorchMmd2Unbiased/2000, BM_EigenMmd2Unbiased/2000: unbiased MMD^2, gaussian kernel of
@@ -39,8 +39,9 @@ const odyn::bench::Clouds& clouds(long n) {
   static std::map<long, odyn::bench::Clouds> cache;
   auto it = cache.find(n);
   if (it == cache.end()) {
-    it = cache.emplace(n, odyn::bench::random_clouds(n, static_cast<std::uint64_t>(n),
-                                                     std::uniform_real_distribution<double>(0.0, 1.0)))
+    it = cache
+             .emplace(n, odyn::bench::random_clouds(n, static_cast<std::uint64_t>(n),
+                                                    std::uniform_real_distribution<double>(0.0, 1.0)))
              .first;
   }
   return it->second;

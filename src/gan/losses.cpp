@@ -254,8 +254,8 @@ GanLoss::GanLoss(LossOptions options) : options_(options) {
           "r1_gamma must be finite and >= 0, got " + std::to_string(options_.r1_gamma));
 }
 
-LossValue GanLoss::critic_loss(const Critic& critic, const Tensor& real, const Tensor& fake,
-                               ::torch::Generator& gen, bool with_parts) const {
+LossValue GanLoss::critic_loss(const Critic& critic, const Tensor& real, const Tensor& fake, ::torch::Generator& gen,
+                               bool with_parts) const {
   const std::string where = "GanLoss::critic_loss";
   check_pair(real, fake, where);
   const Tensor d_real = scores(critic, real, where);
@@ -312,8 +312,7 @@ LossValue GanLoss::critic_loss(const Critic& critic, const Tensor& real, const T
   return value;
 }
 
-LossValue GanLoss::generator_loss(const Critic& critic, const Tensor& real, const Tensor& fake,
-                                  bool with_parts) const {
+LossValue GanLoss::generator_loss(const Critic& critic, const Tensor& real, const Tensor& fake, bool with_parts) const {
   const std::string where = "GanLoss::generator_loss";
   const bool needs_real = options_.kind == LossKind::gan_qp;
   if (needs_real || real.defined()) {
@@ -343,7 +342,8 @@ LossValue GanLoss::generator_loss(const Critic& critic, const Tensor& real, cons
   }
   if (with_parts) {
     value.parts["score_fake"] = mean_detached(d_fake);
-    if (value.parts.count("score_real")) value.parts["w_estimate"] = value.parts["score_real"] - value.parts["score_fake"];
+    if (value.parts.count("score_real"))
+      value.parts["w_estimate"] = value.parts["score_real"] - value.parts["score_fake"];
   }
   return value;
 }

@@ -21,7 +21,9 @@ using ::torch::Tensor;
 using detail::require;
 using detail::shape;
 
-bool finite_nonneg(double v) { return std::isfinite(v) && v >= 0; }
+bool finite_nonneg(double v) {
+  return std::isfinite(v) && v >= 0;
+}
 
 // a * b rounded to double on its own: kept out of a fused multiply-add with a following sum, so the
 // scalar coefficients equal those of torch::optim's (unfused) build bit for bit.
@@ -87,7 +89,8 @@ void TensorOptimizer::step() {
       const Tensor& grad = p.grad();
       if (!grad.defined()) continue;
       // The messages are built only on failure: this loop runs for every parameter at every step.
-      if (grad.is_sparse()) require(false, "TensorOptimizer::step", "the gradient of " + param_name(g, i) + " is sparse");
+      if (grad.is_sparse())
+        require(false, "TensorOptimizer::step", "the gradient of " + param_name(g, i) + " is sparse");
       if (grad.sizes() != p.sizes()) {
         require(false, "TensorOptimizer::step",
                 "the gradient of " + param_name(g, i) + " has shape " + shape(grad) + ", the parameter " + shape(p));
@@ -136,7 +139,8 @@ void TensorOptimizer::step_group(std::size_t g, double lr, double wd) {
     if (!grad.defined()) continue;
     ParamState* s = &state_[g][i];
     auto same = [&](const Bucket& b) {
-      return b.params[0].scalar_type() == p.scalar_type() && b.params[0].device() == p.device() && b.states[0]->step == s->step;
+      return b.params[0].scalar_type() == p.scalar_type() && b.params[0].device() == p.device() &&
+             b.states[0]->step == s->step;
     };
     auto it = std::find_if(buckets.begin(), buckets.end(), same);
     if (it == buckets.end()) it = buckets.insert(buckets.end(), Bucket{});
@@ -160,7 +164,9 @@ std::vector<Tensor> views_like(const Tensor& flat, const std::vector<Tensor>& pa
   return views;
 }
 
-bool aliases(const Tensor& t, const Tensor& view) { return t.defined() && t.data_ptr() == view.data_ptr(); }
+bool aliases(const Tensor& t, const Tensor& view) {
+  return t.defined() && t.data_ptr() == view.data_ptr();
+}
 
 }  // namespace
 
@@ -176,9 +182,10 @@ void TensorOptimizer::set_contiguous(bool on) {
     if (params.empty()) continue;
     int64_t n = 0;
     for (std::size_t i = 0; i < params.size(); ++i) {
-      require(params[i].scalar_type() == params[0].scalar_type() && params[i].device() == params[0].device(),
-              "TensorOptimizer::set_contiguous",
-              "group " + std::to_string(g) + " mixes dtypes or devices; contiguous storage needs one of each per group");
+      require(
+          params[i].scalar_type() == params[0].scalar_type() && params[i].device() == params[0].device(),
+          "TensorOptimizer::set_contiguous",
+          "group " + std::to_string(g) + " mixes dtypes or devices; contiguous storage needs one of each per group");
       require(state_[g][i].step == state_[g][0].step, "TensorOptimizer::set_contiguous",
               "the parameters of group " + std::to_string(g) + " have different step counts");
       n += params[i].numel();
@@ -298,7 +305,8 @@ void TensorOptimizer::save(const std::string& path) const {
   for (std::size_t g = 0; g < groups_.size(); ++g) {
     const ParamGroup& group = groups_[g];
     const double wd = group.weight_decay ? *group.weight_decay : std::numeric_limits<double>::quiet_NaN();
-    ar.write("group." + std::to_string(g), ::torch::tensor(std::vector<double>{group.lr, group.lr_multiplier, wd}, ::torch::kDouble));
+    ar.write("group." + std::to_string(g),
+             ::torch::tensor(std::vector<double>{group.lr, group.lr_multiplier, wd}, ::torch::kDouble));
     for (std::size_t i = 0; i < state_[g].size(); ++i) {
       const ParamState& s = state_[g][i];
       ar.write(state_key(g, i, "step"), ::torch::full({}, s.step, ::torch::kLong));
@@ -623,12 +631,14 @@ std::unique_ptr<TensorOptimizer> make_tensor_optimizer(const std::string& name, 
     return std::visit(
         [&](const auto& o) -> std::unique_ptr<TensorOptimizer> {
           using O = std::decay_t<decltype(o)>;
-          if constexpr (std::is_same_v<O, dynamics::Sgd::Options>) return std::make_unique<TensorSgd>(std::move(groups), o);
+          if constexpr (std::is_same_v<O, dynamics::Sgd::Options>)
+            return std::make_unique<TensorSgd>(std::move(groups), o);
           if constexpr (std::is_same_v<O, dynamics::Adagrad::Options>)
             return std::make_unique<TensorAdagrad>(std::move(groups), o);
           if constexpr (std::is_same_v<O, dynamics::Rmsprop::Options>)
             return std::make_unique<TensorRmsprop>(std::move(groups), o);
-          if constexpr (std::is_same_v<O, dynamics::Adam::Options>) return std::make_unique<TensorAdam>(std::move(groups), o);
+          if constexpr (std::is_same_v<O, dynamics::Adam::Options>)
+            return std::make_unique<TensorAdam>(std::move(groups), o);
         },
         *options);
   }

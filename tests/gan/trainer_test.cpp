@@ -317,7 +317,8 @@ TEST_F(GanTrainer, MetricsLinesAndTruncationOnResume) {
 TEST_F(GanTrainer, PartsOnRequestAndFlatParameters) {
   gan::Trainer trainer(tiny_config(), fresh_dir("parts"));
   const gan::TrainStep with = trainer.step();
-  for (const char* key : {"penalty", "score_real", "score_fake", "w_estimate"}) EXPECT_EQ(with.d_parts.count(key), 1u) << key;
+  for (const char* key : {"penalty", "score_real", "score_fake", "w_estimate"})
+    EXPECT_EQ(with.d_parts.count(key), 1u) << key;
   EXPECT_EQ(with.g_parts.count("score_fake"), 1u);
   const gan::TrainStep without = trainer.step(/*with_parts=*/false);
   EXPECT_TRUE(without.d_parts.empty());

@@ -103,8 +103,11 @@ dyn::Sgd::Options sgd(double momentum, double dampening, double wd, bool nestero
 Case sgd_case(const std::string& name, double lr, const dyn::Sgd::Options& o) {
   return {name,
           [=](std::vector<torch::Tensor> p) {
-            return std::make_unique<optim::SGD>(
-                p, optim::SGDOptions(lr).momentum(o.momentum).dampening(o.dampening).weight_decay(o.weight_decay).nesterov(o.nesterov));
+            return std::make_unique<optim::SGD>(p, optim::SGDOptions(lr)
+                                                       .momentum(o.momentum)
+                                                       .dampening(o.dampening)
+                                                       .weight_decay(o.weight_decay)
+                                                       .nesterov(o.nesterov));
           },
           [=](std::vector<ParamGroup> g) { return std::make_unique<odyn::torch::TensorSgd>(std::move(g), o); }, lr};
 }
@@ -118,12 +121,14 @@ Case adagrad_case(const std::string& name, double lr, double lr_decay, double wd
   return {name,
           [=](std::vector<torch::Tensor> p) {
             return std::make_unique<optim::Adagrad>(
-                p, optim::AdagradOptions(lr).lr_decay(lr_decay).weight_decay(wd).initial_accumulator_value(init).eps(eps));
+                p,
+                optim::AdagradOptions(lr).lr_decay(lr_decay).weight_decay(wd).initial_accumulator_value(init).eps(eps));
           },
           [=](std::vector<ParamGroup> g) { return std::make_unique<odyn::torch::TensorAdagrad>(std::move(g), o); }, lr};
 }
 
-Case rmsprop_case(const std::string& name, double lr, double alpha, double eps, double wd, double momentum, bool centered) {
+Case rmsprop_case(const std::string& name, double lr, double alpha, double eps, double wd, double momentum,
+                  bool centered) {
   dyn::Rmsprop::Options o;
   o.alpha = alpha;
   o.eps = eps;
@@ -133,12 +138,14 @@ Case rmsprop_case(const std::string& name, double lr, double alpha, double eps, 
   return {name,
           [=](std::vector<torch::Tensor> p) {
             return std::make_unique<optim::RMSprop>(
-                p, optim::RMSpropOptions(lr).alpha(alpha).eps(eps).weight_decay(wd).momentum(momentum).centered(centered));
+                p,
+                optim::RMSpropOptions(lr).alpha(alpha).eps(eps).weight_decay(wd).momentum(momentum).centered(centered));
           },
           [=](std::vector<ParamGroup> g) { return std::make_unique<odyn::torch::TensorRmsprop>(std::move(g), o); }, lr};
 }
 
-Case adam_case(const std::string& name, double lr, double b1, double b2, double eps, double wd, bool amsgrad, bool decoupled) {
+Case adam_case(const std::string& name, double lr, double b1, double b2, double eps, double wd, bool amsgrad,
+               bool decoupled) {
   dyn::Adam::Options o;
   o.beta1 = b1;
   o.beta2 = b2;
@@ -152,7 +159,8 @@ Case adam_case(const std::string& name, double lr, double b1, double b2, double 
               return std::make_unique<optim::AdamW>(
                   p, optim::AdamWOptions(lr).betas({b1, b2}).eps(eps).weight_decay(wd).amsgrad(amsgrad));
             }
-            return std::make_unique<optim::Adam>(p, optim::AdamOptions(lr).betas({b1, b2}).eps(eps).weight_decay(wd).amsgrad(amsgrad));
+            return std::make_unique<optim::Adam>(
+                p, optim::AdamOptions(lr).betas({b1, b2}).eps(eps).weight_decay(wd).amsgrad(amsgrad));
           },
           [=](std::vector<ParamGroup> g) { return std::make_unique<odyn::torch::TensorAdam>(std::move(g), o); }, lr};
 }
@@ -229,8 +237,10 @@ void expect_matches_torch(torch::Dtype dtype, double tol, Path path) {
     auto ref = c.reference(net_ref->parameters());
     auto opt = c.odyn(one_group(net, c.lr));
     use_path(*opt, path);
-    train(net_ref, d, 100, [&] { ref->zero_grad(); }, [&] { ref->step(); });
-    train(net, d, 100, [&] { opt->zero_grad(); }, [&] { opt->step(); });
+    train(
+        net_ref, d, 100, [&] { ref->zero_grad(); }, [&] { ref->step(); });
+    train(
+        net, d, 100, [&] { opt->zero_grad(); }, [&] { opt->step(); });
     auto initial = make_net(dtype);
     ASSERT_GT(relative_difference(net, initial), 1e-3) << c.name << ": the parameters hardly moved";
     const double rel = relative_difference(net, net_ref);
@@ -241,17 +251,29 @@ void expect_matches_torch(torch::Dtype dtype, double tol, Path path) {
               dtype == torch::kDouble ? "float64" : "float32", path_name(path), all_cases().size(), worst);
 }
 
-TEST(TorchOptim, MatchesTorchOptimFloat64) { expect_matches_torch(torch::kDouble, 1e-12, Path::per_parameter); }
+TEST(TorchOptim, MatchesTorchOptimFloat64) {
+  expect_matches_torch(torch::kDouble, 1e-12, Path::per_parameter);
+}
 
-TEST(TorchOptim, MatchesTorchOptimFloat32) { expect_matches_torch(torch::kFloat, 1e-5, Path::per_parameter); }
+TEST(TorchOptim, MatchesTorchOptimFloat32) {
+  expect_matches_torch(torch::kFloat, 1e-5, Path::per_parameter);
+}
 
-TEST(TorchOptimForeach, MatchesTorchOptimFloat64) { expect_matches_torch(torch::kDouble, 1e-12, Path::foreach); }
+TEST(TorchOptimForeach, MatchesTorchOptimFloat64) {
+  expect_matches_torch(torch::kDouble, 1e-12, Path::foreach);
+}
 
-TEST(TorchOptimForeach, MatchesTorchOptimFloat32) { expect_matches_torch(torch::kFloat, 1e-5, Path::foreach); }
+TEST(TorchOptimForeach, MatchesTorchOptimFloat32) {
+  expect_matches_torch(torch::kFloat, 1e-5, Path::foreach);
+}
 
-TEST(TorchOptimContiguous, MatchesTorchOptimFloat64) { expect_matches_torch(torch::kDouble, 1e-12, Path::contiguous); }
+TEST(TorchOptimContiguous, MatchesTorchOptimFloat64) {
+  expect_matches_torch(torch::kDouble, 1e-12, Path::contiguous);
+}
 
-TEST(TorchOptimContiguous, MatchesTorchOptimFloat32) { expect_matches_torch(torch::kFloat, 1e-5, Path::contiguous); }
+TEST(TorchOptimContiguous, MatchesTorchOptimFloat32) {
+  expect_matches_torch(torch::kFloat, 1e-5, Path::contiguous);
+}
 
 // Flat storage against the per-parameter path on parameters of several shapes whose gradients are
 // replaced by new tensors at every step, whose storage is replaced once (as loading a module does)
@@ -308,16 +330,16 @@ TEST(TorchOptimForeach, MixedDtypesAndStepCountsEqualPerParameterPath) {
   const dyn::OptimizerSettings s = every_option();
   const auto make_params = [] {
     torch::manual_seed(3);
-    return std::vector<torch::Tensor>{torch::randn({5, 3}, torch::kDouble).requires_grad_(),
-                                      torch::randn({4}, torch::kFloat).requires_grad_(),
-                                      torch::randn({2, 2}, torch::kDouble).requires_grad_(),
-                                      torch::randn({7}, torch::kFloat).requires_grad_()};
+    return std::vector<torch::Tensor>{
+        torch::randn({5, 3}, torch::kDouble).requires_grad_(), torch::randn({4}, torch::kFloat).requires_grad_(),
+        torch::randn({2, 2}, torch::kDouble).requires_grad_(), torch::randn({7}, torch::kFloat).requires_grad_()};
   };
   for (const std::string& name : odyn::torch::tensor_optimizer_names()) {
     std::vector<torch::Tensor> a = make_params(), b = make_params();
     auto per_param = odyn::torch::make_tensor_optimizer(name, {ParamGroup{a, 0.01, std::nullopt, 1, ""}}, s);
     auto foreach = odyn::torch::make_tensor_optimizer(name, {ParamGroup{b, 0.01, std::nullopt, 1, ""}}, s);
-    foreach->set_foreach(true);
+    foreach
+      ->set_foreach(true);
     for (int k = 0; k < 30; ++k) {
       for (auto* params : {&a, &b}) {
         for (std::size_t i = 0; i < params->size(); ++i) {
@@ -326,7 +348,8 @@ TEST(TorchOptimForeach, MixedDtypesAndStepCountsEqualPerParameterPath) {
         }
       }
       per_param->step();
-      foreach->step();
+      foreach
+        ->step();
     }
     for (std::size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << name << " parameter " << i;
   }
@@ -355,8 +378,10 @@ TEST(TorchOptim, FactoryNamesMatchTorchDefaults) {
     auto ref = c.reference(net_ref->parameters());
     auto opt = odyn::torch::make_tensor_optimizer(c.name, one_group(net, lr));
     EXPECT_EQ(opt->name(), c.name);
-    train(net_ref, d, 20, [&] { ref->zero_grad(); }, [&] { ref->step(); });
-    train(net, d, 20, [&] { opt->zero_grad(); }, [&] { opt->step(); });
+    train(
+        net_ref, d, 20, [&] { ref->zero_grad(); }, [&] { ref->step(); });
+    train(
+        net, d, 20, [&] { opt->zero_grad(); }, [&] { opt->step(); });
     EXPECT_LE(relative_difference(net, net_ref), 1e-12) << c.name;
   }
 }
@@ -376,7 +401,8 @@ TEST(TorchOptimGroups, MatchTorchParamGroups) {
     if (adam) {
       std::vector<optim::OptimizerParamGroup> rg;
       rg.emplace_back(first(net_ref), std::make_unique<optim::AdamOptions>(optim::AdamOptions(0.01).weight_decay(0.1)));
-      rg.emplace_back(second(net_ref), std::make_unique<optim::AdamOptions>(optim::AdamOptions(0.006).weight_decay(0.01)));
+      rg.emplace_back(second(net_ref),
+                      std::make_unique<optim::AdamOptions>(optim::AdamOptions(0.006).weight_decay(0.01)));
       ref = std::make_unique<optim::Adam>(std::move(rg));
       dyn::Adam::Options o;
       o.weight_decay = 0.01;
@@ -390,12 +416,16 @@ TEST(TorchOptimGroups, MatchTorchParamGroups) {
       ref = std::make_unique<optim::SGD>(std::move(rg), optim::SGDOptions(0.01));
       opt = std::make_unique<odyn::torch::TensorSgd>(std::move(groups), sgd(0.9, 0, 0.01, false));
     }
-    train(net_ref, d, 50, [&] { ref->zero_grad(); }, [&] { ref->step(); });
-    train(net, d, 50, [&] { opt->zero_grad(); }, [&] { opt->step(); });
+    train(
+        net_ref, d, 50, [&] { ref->zero_grad(); }, [&] { ref->step(); });
+    train(
+        net, d, 50, [&] { opt->zero_grad(); }, [&] { opt->step(); });
     ref->param_groups()[1].options().set_lr(0.002);  // base 0.001 times the multiplier 2
     opt->set_lr(1, 0.001);
-    train(net_ref, d, 50, [&] { ref->zero_grad(); }, [&] { ref->step(); });
-    train(net, d, 50, [&] { opt->zero_grad(); }, [&] { opt->step(); });
+    train(
+        net_ref, d, 50, [&] { ref->zero_grad(); }, [&] { ref->step(); });
+    train(
+        net, d, 50, [&] { opt->zero_grad(); }, [&] { opt->step(); });
     EXPECT_LE(relative_difference(net, net_ref), 1e-12) << (adam ? "adam" : "sgd");
     EXPECT_EQ(opt->param_groups()[1].lr, 0.001);
     EXPECT_EQ(opt->steps(), 100);
@@ -416,11 +446,14 @@ TEST(TorchOptimGroups, StepLrScheduleMatchesTorchStepLR) {
   odyn::torch::TensorAdam opt({ParamGroup{net->ptr(0)->parameters(), 0.02, std::nullopt, 1, "first"},
                                ParamGroup{net->ptr(2)->parameters(), 0.01, std::nullopt, 1, "second"}});
   opt.set_lr_schedule(odyn::torch::step_lr_schedule(30, 0.5));
-  train(net_ref, d, 100, [&] { ref.zero_grad(); }, [&] {
-    ref.step();
-    scheduler.step();
-  });
-  train(net, d, 100, [&] { opt.zero_grad(); }, [&] { opt.step(); });
+  train(
+      net_ref, d, 100, [&] { ref.zero_grad(); },
+      [&] {
+        ref.step();
+        scheduler.step();
+      });
+  train(
+      net, d, 100, [&] { opt.zero_grad(); }, [&] { opt.step(); });
   EXPECT_LE(relative_difference(net, net_ref), 1e-12);
   EXPECT_THROW(odyn::torch::step_lr_schedule(0, 0.5), InvalidArgument);
   EXPECT_THROW(odyn::torch::step_lr_schedule(10, -0.5), InvalidArgument);
@@ -483,7 +516,8 @@ TEST(TorchOptimState, SaveLoadResumesExactly) {
   for (const std::string name : {"momentum", "adagrad", "rmsprop", "adam", "adamw"}) {
     auto whole = make_net(torch::kDouble);
     auto opt_whole = odyn::torch::make_tensor_optimizer(name, one_group(whole, 0.01), s);
-    train(whole, d, 100, [&] { opt_whole->zero_grad(); }, [&] { opt_whole->step(); });
+    train(
+        whole, d, 100, [&] { opt_whole->zero_grad(); }, [&] { opt_whole->step(); });
 
     for (const auto& [first_path, resumed_path] :
          std::vector<std::pair<Path, Path>>{{Path::per_parameter, Path::per_parameter},
@@ -495,20 +529,23 @@ TEST(TorchOptimState, SaveLoadResumesExactly) {
       auto first = make_net(torch::kDouble);
       auto opt_first = odyn::torch::make_tensor_optimizer(name, one_group(first, 0.01), s);
       use_path(*opt_first, first_path);
-      train(first, d, 50, [&] { opt_first->zero_grad(); }, [&] { opt_first->step(); });
+      train(
+          first, d, 50, [&] { opt_first->zero_grad(); }, [&] { opt_first->step(); });
       opt_first->save(path);
 
       auto resumed = make_net(torch::kDouble);
       {
         torch::NoGradGuard no_grad;
-        for (std::size_t i = 0; i < first->parameters().size(); ++i) resumed->parameters()[i].copy_(first->parameters()[i]);
+        for (std::size_t i = 0; i < first->parameters().size(); ++i)
+          resumed->parameters()[i].copy_(first->parameters()[i]);
       }
       auto opt_resumed = odyn::torch::make_tensor_optimizer(name, one_group(resumed, 0.5), s);
       use_path(*opt_resumed, resumed_path);
       opt_resumed->load(path);
       EXPECT_EQ(opt_resumed->steps(), 50);
       EXPECT_EQ(opt_resumed->param_groups()[0].lr, 0.01);  // restored from the file
-      train(resumed, d, 50, [&] { opt_resumed->zero_grad(); }, [&] { opt_resumed->step(); });
+      train(
+          resumed, d, 50, [&] { opt_resumed->zero_grad(); }, [&] { opt_resumed->step(); });
       for (std::size_t i = 0; i < whole->parameters().size(); ++i) {
         EXPECT_TRUE(torch::equal(whole->parameters()[i], resumed->parameters()[i]))
             << name << " first" << path_name(first_path) << " resumed" << path_name(resumed_path) << " parameter " << i;
@@ -571,7 +608,8 @@ TEST(TorchOptim, RejectsBadInput) {
   const torch::Tensor leaf = torch::ones({2}, torch::requires_grad());
   EXPECT_THROW(odyn::torch::make_tensor_optimizer("sgd", {ParamGroup{{leaf * 2}, 0.1, std::nullopt, 1, ""}}),
                InvalidArgument);  // not a leaf
-  EXPECT_THROW(odyn::torch::make_tensor_optimizer("sgd", {ParamGroup{{torch::ones({2}, torch::kLong)}, 0.1, std::nullopt, 1, ""}}),
+  EXPECT_THROW(odyn::torch::make_tensor_optimizer(
+                   "sgd", {ParamGroup{{torch::ones({2}, torch::kLong)}, 0.1, std::nullopt, 1, ""}}),
                InvalidArgument);  // not floating point
 
   auto opt = make("adam", 0.1);

@@ -107,8 +107,7 @@ class GanLoss {
   LossValue critic_loss(const Critic& critic, const Tensor& real, const Tensor& fake, ::torch::Generator& gen,
                         bool with_parts = true) const;
   // fake carries the generator's graph; real is used by gan_qp only (may be undefined otherwise).
-  LossValue generator_loss(const Critic& critic, const Tensor& real, const Tensor& fake,
-                           bool with_parts = true) const;
+  LossValue generator_loss(const Critic& critic, const Tensor& real, const Tensor& fake, bool with_parts = true) const;
   const LossOptions& options() const { return options_; }
 
  private:
