@@ -209,6 +209,9 @@ void TensorOptimizer::bind(std::size_t g) {
   for (std::size_t i = 0; i < params.size(); ++i) {
     Tensor& p = params[i];
     if (!aliases(p, f.param_views[i])) {
+      require(p.device() == f.param.device() && p.sizes() == f.param_views[i].sizes(), "TensorOptimizer::step",
+              "parameter " + std::to_string(i) + " of group " + std::to_string(g) +
+                  " changed device or shape after set_contiguous");
       f.param_views[i].copy_(p.detach());
       p.set_data(f.param_views[i]);
     }

@@ -315,12 +315,21 @@ TEST(TorchOptimContiguous, EqualsPerParameterPathWhateverReplacesTheStorage) {
   }
 }
 
-TEST(TorchOptimContiguous, RefusesMixedDtypes) {
+TEST(TorchOptimContiguous, RefusesMixedDtypesAndReshapedParameters) {
   std::vector<torch::Tensor> p = {torch::zeros({2}, torch::kDouble).requires_grad_(),
                                   torch::zeros({2}, torch::kFloat).requires_grad_()};
   auto opt = odyn::torch::make_tensor_optimizer("adam", {ParamGroup{p, 0.01, std::nullopt, 1, ""}});
   EXPECT_THROW(opt->set_contiguous(true), InvalidArgument);
   EXPECT_FALSE(opt->uses_contiguous());
+  // A parameter reshaped after set_contiguous is refused at the next step.
+  std::vector<torch::Tensor> q = {torch::zeros({2, 3}).requires_grad_()};
+  auto flat = odyn::torch::make_tensor_optimizer("adam", {ParamGroup{q, 0.01, std::nullopt, 1, ""}});
+  flat->set_contiguous(true);
+  {
+    torch::NoGradGuard no_grad;
+    q[0].set_(torch::zeros({3, 3}));
+  }
+  EXPECT_THROW(flat->step(), InvalidArgument);
 }
 
 // A group mixing float32 and float64 parameters, one of which has no gradient on every third step

@@ -73,7 +73,8 @@ class TensorOptimizer {
   // device, and its parameters share one step count; a parameter without a gradient counts as one
   // with a zero gradient; zero_grad() zeroes the flat gradient in place whatever set_to_none says.
   // Storage replaced from outside (parameters loaded into a module, a gradient autograd put in a
-  // new tensor, a loaded optimizer state) is copied into the flat tensors at the next step. Throws
+  // new tensor, a loaded optimizer state) is copied into the flat tensors at the next step; a
+  // parameter moved to another device or reshaped afterwards makes step() throw. Throws
   // odyn::InvalidArgument for a group that mixes dtypes or devices; takes precedence over foreach.
   // Off by default; not part of the saved state.
   void set_contiguous(bool on);
