@@ -46,9 +46,13 @@ Tensor LenetImpl::features(const Tensor& x) {
   return ::torch::relu(fc1_->forward(h.flatten(1)));
 }
 
-Tensor LenetImpl::logits(const Tensor& features) { return fc2_->forward(features); }
+Tensor LenetImpl::logits(const Tensor& features) {
+  return fc2_->forward(features);
+}
 
-Tensor LenetImpl::forward(const Tensor& x) { return logits(features(x)); }
+Tensor LenetImpl::forward(const Tensor& x) {
+  return logits(features(x));
+}
 
 Lenet train_classifier(const ImageSet& train, const ClassifierTraining& options,
                        const std::function<void(const std::string&)>& log) {
@@ -64,7 +68,7 @@ Lenet train_classifier(const ImageSet& train, const ClassifierTraining& options,
   const Tensor labels = train.labels.slice(0, 0, n).to(images.device());
 
   Lenet net;
-  auto gen = at::make_generator<at::CPUGeneratorImpl>(options.seed);
+  auto gen = cpu_generator(options.seed);
   initialize(*net, Init::default_, gen);
   net->to(images.device());
   net->train();
@@ -80,8 +84,8 @@ Lenet train_classifier(const ImageSet& train, const ClassifierTraining& options,
     for (int64_t step = 0; step < steps; ++step) {
       adam_options.lr(options.lr * (1.0 - static_cast<double>(epoch * steps + step) / total_steps));
       const Tensor rows = sampler.next().to(images.device());
-      const Tensor loss = ::torch::cross_entropy_loss(net->forward(images.index_select(0, rows)),
-                                                      labels.index_select(0, rows));
+      const Tensor loss =
+          ::torch::cross_entropy_loss(net->forward(images.index_select(0, rows)), labels.index_select(0, rows));
       adam.zero_grad();
       loss.backward();
       adam.step();

@@ -231,7 +231,8 @@ TrainConfig parse_config(const std::string& toml_text, const std::string& source
   c.model.hidden = mnist ? 64 : 256;
   c.model.generator_norm = mnist ? Norm::batch : Norm::none;
   if (const auto* t = r.subtable(doc, "model", "model")) {
-    r.check_keys(*t, "model", {"kind", "latent_dim", "hidden", "critic_hidden", "depth", "init", "generator_norm", "critic_norm"});
+    r.check_keys(*t, "model",
+                 {"kind", "latent_dim", "hidden", "critic_hidden", "depth", "init", "generator_norm", "critic_norm"});
     r.read(t, "model", "kind", c.model.kind);
     r.read(t, "model", "latent_dim", c.model.latent_dim);
     r.read(t, "model", "hidden", c.model.hidden);
@@ -272,12 +273,11 @@ TrainConfig parse_config(const std::string& toml_text, const std::string& source
   if (const auto* t = r.subtable(doc, "loss", "loss")) {
     // A key the chosen loss does not read is an error, not a silent no-op.
     const LossKind kind = c.loss.kind;
-    const std::pair<const char*, bool> used[] = {
-        {"lambda", kind == LossKind::wgan_gp || kind == LossKind::gan_qp},
-        {"k", kind == LossKind::wgan_div},
-        {"p", kind == LossKind::wgan_div},
-        {"sampling", kind == LossKind::wgan_div},
-        {"distance", kind == LossKind::gan_qp}};
+    const std::pair<const char*, bool> used[] = {{"lambda", kind == LossKind::wgan_gp || kind == LossKind::gan_qp},
+                                                 {"k", kind == LossKind::wgan_div},
+                                                 {"p", kind == LossKind::wgan_div},
+                                                 {"sampling", kind == LossKind::wgan_div},
+                                                 {"distance", kind == LossKind::gan_qp}};
     for (const auto& [key, ok] : used) {
       if (!ok && t->contains(key)) r.fail(std::string("loss.") + key, "is not used by loss " + c.loss_name);
     }

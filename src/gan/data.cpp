@@ -9,6 +9,10 @@
 #include "odyn/core/error.hpp"
 
 namespace odyn::gan {
+
+::torch::Generator cpu_generator(uint64_t seed) {
+  return at::make_generator<at::CPUGeneratorImpl>(seed);
+}
 namespace {
 
 using detail::require;
@@ -106,7 +110,7 @@ ImageSet load_mnist(const std::string& dir, io::MnistSplit split, int64_t limit)
 }
 
 BatchSampler::BatchSampler(Tensor data, int64_t batch_size, uint64_t seed)
-    : data_(std::move(data)), batch_(batch_size), gen_(at::make_generator<at::CPUGeneratorImpl>(seed)) {
+    : data_(std::move(data)), batch_(batch_size), gen_(cpu_generator(seed)) {
   require(data_.defined() && data_.dim() >= 1, "BatchSampler", "data must be a tensor with at least one dimension");
   require(batch_ >= 1, "BatchSampler", "batch_size must be >= 1, got " + std::to_string(batch_));
   require(batch_ <= data_.size(0), "BatchSampler",
@@ -125,13 +129,14 @@ Tensor BatchSampler::next() {
   return data_.index_select(0, rows.to(data_.device()));
 }
 
-int64_t BatchSampler::epoch() const { return epoch_; }
+int64_t BatchSampler::epoch() const {
+  return epoch_;
+}
 
 // Layout: [N, batch, epoch, position, has_perm, perm (N entries, or none), generator state bytes].
 Tensor BatchSampler::state() const {
   const auto i64 = ::torch::TensorOptions().dtype(::torch::kLong);
-  const Tensor header =
-      ::torch::tensor({data_.size(0), batch_, epoch_, position_, int64_t{perm_.defined()}}, i64);
+  const Tensor header = ::torch::tensor({data_.size(0), batch_, epoch_, position_, int64_t{perm_.defined()}}, i64);
   const Tensor perm = perm_.defined() ? perm_ : ::torch::zeros({0}, i64);
   return ::torch::cat({header, perm, gen_.get_state().to(::torch::kLong)});
 }

@@ -59,7 +59,7 @@ nlohmann::json evaluate_run(const std::string& run_dir, const EvalOptions& optio
   if (!trainer.load_latest_checkpoint())
     throw InvalidArgument("gan::evaluate_run: " + run_dir + " has no checkpoint (checkpoints/latest)");
 
-  auto gen = at::make_generator<at::CPUGeneratorImpl>(stream_seed(config.train.seed, Stream::eval));
+  auto gen = cpu_generator(stream_seed(config.train.seed, Stream::eval));
   const Tensor samples = trainer.sample(n, gen);
   nlohmann::json result = {
       {"run", run_dir}, {"step", trainer.iteration()}, {"generator", trainer.uses_ema() ? "ema" : "generator"},
@@ -67,7 +67,7 @@ nlohmann::json evaluate_run(const std::string& run_dir, const EvalOptions& optio
 
   if (!config.data.is_mnist()) {
     const ToyDistribution toy = toy_distribution(parse_toy_kind(config.data.name));
-    auto truth_gen = at::make_generator<at::CPUGeneratorImpl>(stream_seed(config.train.seed, Stream::eval_data));
+    auto truth_gen = cpu_generator(stream_seed(config.train.seed, Stream::eval_data));
     result.update(toy_evaluation(samples, toy.sample(n, truth_gen), toy.kind));
   } else {
     const std::string classifier = options.classifier.empty() ? config.eval.classifier : options.classifier;

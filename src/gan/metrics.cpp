@@ -15,8 +15,7 @@ namespace {
 using detail::require;
 
 void check_points(const Tensor& x, const std::string& where, const std::string& name) {
-  require(x.defined() && x.dim() == 2 && x.size(1) == 2 && x.size(0) >= 1, where,
-          name + " must be (n, 2) with n >= 1");
+  require(x.defined() && x.dim() == 2 && x.size(1) == 2 && x.size(0) >= 1, where, name + " must be (n, 2) with n >= 1");
   require(x.is_floating_point(), where, name + " must be floating point");
   require(::torch::isfinite(x).all().item<bool>(), where, name + " has a non-finite entry");
 }

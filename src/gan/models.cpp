@@ -24,8 +24,7 @@ void check_spec(const ModelSpec& spec, const std::string& where) {
   for (const Norm n : {spec.generator_norm, spec.critic_norm}) {
     require(n == Norm::none || n == Norm::batch || n == Norm::layer, where, "unknown Norm");
   }
-  require(spec.init == Init::default_ || spec.init == Init::normal || spec.init == Init::glorot, where,
-          "unknown Init");
+  require(spec.init == Init::default_ || spec.init == Init::normal || spec.init == Init::glorot, where, "unknown Init");
 }
 
 // A normalisation layer over `features` (vectors) or over (channels, side, side) images when side > 0.
@@ -43,7 +42,9 @@ void push_norm(nn::Sequential& net, Norm norm, int64_t features, int64_t side) {
   }
 }
 
-nn::Conv2dOptions down(int64_t in, int64_t out) { return nn::Conv2dOptions(in, out, 4).stride(2).padding(1); }
+nn::Conv2dOptions down(int64_t in, int64_t out) {
+  return nn::Conv2dOptions(in, out, 4).stride(2).padding(1);
+}
 nn::ConvTranspose2dOptions up(int64_t in, int64_t out) {
   return nn::ConvTranspose2dOptions(in, out, 4).stride(2).padding(1);
 }
@@ -139,8 +140,7 @@ nn::Sequential make_critic(const ModelSpec& spec) {
 }
 
 Tensor critic_scores(nn::Sequential& critic, const Tensor& x) {
-  require(x.defined() && x.dim() >= 2 && x.size(0) >= 1, "critic_scores",
-          "x must be a batch (B, ...) with B >= 1");
+  require(x.defined() && x.dim() >= 2 && x.size(0) >= 1, "critic_scores", "x must be a batch (B, ...) with B >= 1");
   const Tensor out = critic->forward(x);
   require(out.dim() == 2 && out.size(0) == x.size(0) && out.size(1) == 1, "critic_scores",
           "the critic must return (B, 1) scores");

@@ -18,15 +18,14 @@ using odyn::gan::BatchSampler;
 using odyn::gan::Tensor;
 using odyn::gan::ToyKind;
 
-::torch::Generator generator(uint64_t seed) { return at::make_generator<at::CPUGeneratorImpl>(seed); }
-
+using odyn::gan::cpu_generator;
 
 // Per-mode counts, means and variances of a mixture sample against the PacGAN parameters: counts
 // Binomial(n, 1/K) within 5 s.d., each coordinate's mean within 5 s.e. (sigma / sqrt(count)) of the
 // centre, its variance within 5 s.e. (sigma^2 sqrt(2 / (count - 1))) of sigma^2.
 void check_mixture(ToyKind kind, int64_t n, uint64_t seed) {
   const auto dist = odyn::gan::toy_distribution(kind);
-  auto gen = generator(seed);
+  auto gen = cpu_generator(seed);
   const Tensor x = dist.sample(n, gen);
   ASSERT_EQ(x.sizes(), (std::vector<int64_t>{n, 2}));
   ASSERT_EQ(x.scalar_type(), ::torch::kFloat32);
@@ -83,7 +82,7 @@ TEST(GanData, SwissRollHasTheSklearnRadius) {
   const auto dist = odyn::gan::toy_distribution(ToyKind::swiss_roll);
   EXPECT_EQ(dist.modes().sizes(), (std::vector<int64_t>{0, 2}));
   EXPECT_EQ(dist.sigma(), 0.0);
-  auto gen = generator(3);
+  auto gen = cpu_generator(3);
   const Tensor x = dist.sample(20000, gen).to(::torch::kFloat64);
   const Tensor r2 = 56.25 * x.square().sum(1);  // (7.5 x)^2
   const double a = 1.5 * M_PI, b = 4.5 * M_PI;
@@ -95,7 +94,7 @@ TEST(GanData, SwissRollHasTheSklearnRadius) {
 TEST(GanData, ToySamplesAreReproducibleFromTheSeed) {
   for (const auto kind : {ToyKind::ring, ToyKind::grid, ToyKind::swiss_roll}) {
     const auto dist = odyn::gan::toy_distribution(kind);
-    auto g1 = generator(7), g2 = generator(7), g3 = generator(8);
+    auto g1 = cpu_generator(7), g2 = cpu_generator(7), g3 = cpu_generator(8);
     const Tensor a = dist.sample(100, g1), b = dist.sample(100, g2), c = dist.sample(100, g3);
     EXPECT_TRUE(a.equal(b));
     EXPECT_FALSE(a.equal(c));
@@ -107,10 +106,9 @@ TEST(GanData, ParsesNamesAndRejectsBadInput) {
     EXPECT_EQ(odyn::gan::parse_toy_kind(odyn::gan::to_string(kind)), kind);
   }
   EXPECT_THROW(odyn::gan::parse_toy_kind("rings"), InvalidArgument);
-  auto gen = generator(0);
+  auto gen = cpu_generator(0);
   EXPECT_THROW(odyn::gan::toy_distribution(ToyKind::ring).sample(0, gen), InvalidArgument);
-  EXPECT_THROW(odyn::gan::load_mnist(odyn::io::default_mnist_dir(), odyn::io::MnistSplit::test, -1),
-               InvalidArgument);
+  EXPECT_THROW(odyn::gan::load_mnist(odyn::io::default_mnist_dir(), odyn::io::MnistSplit::test, -1), InvalidArgument);
   EXPECT_THROW(odyn::gan::load_mnist("/nonexistent-odyn-dir", odyn::io::MnistSplit::test), odyn::IoError);
 }
 

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "odyn/core/error.hpp"
+#include "odyn/gan/data.hpp"
 
 namespace {
 
@@ -34,9 +35,7 @@ const auto kF64 = ::torch::TensorOptions().dtype(::torch::kDouble);
 const double kNan = std::numeric_limits<double>::quiet_NaN();
 const double kInf = std::numeric_limits<double>::infinity();
 
-::torch::Generator cpu_generator(uint64_t seed) {
-  return at::make_generator<at::CPUGeneratorImpl>(seed);
-}
+using odyn::gan::cpu_generator;
 
 double softplus(double x) {
   return std::log1p(std::exp(x));

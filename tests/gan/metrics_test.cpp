@@ -21,7 +21,7 @@ using odyn::gan::ImageMetrics;
 using odyn::gan::Tensor;
 using odyn::gan::ToyKind;
 
-::torch::Generator generator(uint64_t seed) { return at::make_generator<at::CPUGeneratorImpl>(seed); }
+using odyn::gan::cpu_generator;
 
 Tensor points(std::vector<std::pair<double, double>> xy) {
   Tensor t = ::torch::empty({static_cast<int64_t>(xy.size()), 2}, ::torch::kFloat32);
@@ -81,7 +81,7 @@ TEST(GanMetrics, ToyMetricsRejectsBadInput) {
 
 // W2(x, x + v) = |v| (translation: the identity coupling is optimal); a permutation is at distance 0.
 TEST(GanMetrics, ExactW2OfAShiftIsTheShift) {
-  auto gen = generator(12);
+  auto gen = cpu_generator(12);
   const Tensor x = ::torch::randn({60, 2}, gen, ::torch::kFloat64);
   const Tensor v = ::torch::tensor({0.3, -0.4}, ::torch::kFloat64);
   EXPECT_NEAR(odyn::gan::exact_w2(x, x + v), 0.5, 1e-9);
@@ -90,7 +90,6 @@ TEST(GanMetrics, ExactW2OfAShiftIsTheShift) {
 }
 
 // ---- LeNet metrics on MNIST -------------------------------------------------------------------
-
 
 // A classifier trained once for the suite (10000 training images, 1 epoch, batch 32), reference
 // features of 1000 other training images, and 1000 test images.
@@ -116,9 +115,7 @@ class GanMetricsMnist : public ::testing::Test {
     reference_ = Tensor();
   }
 
-  static ImageMetrics metrics(const Tensor& images) {
-    return odyn::gan::image_metrics(*net_, images, reference_);
-  }
+  static ImageMetrics metrics(const Tensor& images) { return odyn::gan::image_metrics(*net_, images, reference_); }
 
   static std::optional<odyn::gan::Lenet> net_;
   static odyn::gan::ImageSet test_;
@@ -146,9 +143,10 @@ TEST_F(GanMetricsMnist, RealImagesScoreWell) {
   ODYN_REQUIRE_MNIST_OR_SKIP();
   const double accuracy = odyn::gan::classifier_accuracy(*net_, test_);
   const ImageMetrics m = metrics(test_.images);
-  std::printf("quick classifier: %.1f s, accuracy %.4f; test vs train features: FLD %.4f, KID %.5f, "
-              "confident %.3f, class KL %.4f, score %.3f\n",
-              train_seconds_, accuracy, m.fld, m.kid, m.confident, m.class_kl, m.classifier_score);
+  std::printf(
+      "quick classifier: %.1f s, accuracy %.4f; test vs train features: FLD %.4f, KID %.5f, "
+      "confident %.3f, class KL %.4f, score %.3f\n",
+      train_seconds_, accuracy, m.fld, m.kid, m.confident, m.class_kl, m.classifier_score);
   // Deterministic values of this seeded one-epoch classifier (1 thread): accuracy 0.934, confident
   // 0.770, class KL 0.0072, score 7.64; FLD 6.19 and KID 3.56 to the training images.
   EXPECT_GT(accuracy, 0.9);
@@ -169,7 +167,7 @@ TEST_F(GanMetricsMnist, RealImagesScoreWell) {
 TEST_F(GanMetricsMnist, FldAndKidGrowWithCorruption) {
   ODYN_REQUIRE_MNIST_OR_SKIP();
   const ImageMetrics clean = metrics(test_.images);
-  auto gen = generator(21);
+  auto gen = cpu_generator(21);
   const Tensor noise = ::torch::randn(test_.images.sizes(), gen, ::torch::kFloat32);
   std::vector<ImageMetrics> noisy, blurred{clean};
   for (const double s : {0.1, 0.25, 0.5, 1.0}) noisy.push_back(metrics(test_.images + s * noise));

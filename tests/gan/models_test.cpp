@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "odyn/core/error.hpp"
+#include "odyn/gan/data.hpp"
 
 namespace {
 
@@ -15,7 +16,7 @@ using odyn::gan::ModelSpec;
 using odyn::gan::Norm;
 using odyn::gan::Tensor;
 
-::torch::Generator generator(uint64_t seed) { return at::make_generator<at::CPUGeneratorImpl>(seed); }
+using odyn::gan::cpu_generator;
 
 int64_t parameter_count(const ::torch::nn::Module& m) {
   int64_t n = 0;
@@ -87,7 +88,7 @@ TEST(GanModels, InitIsReproducibleFromTheGenerator) {
     auto a = odyn::gan::make_critic(small_dcgan(Norm::none, Norm::layer));
     auto b = odyn::gan::make_critic(small_dcgan(Norm::none, Norm::layer));
     auto c = odyn::gan::make_critic(small_dcgan(Norm::none, Norm::layer));
-    auto ga = generator(4), gb = generator(4), gc = generator(5);
+    auto ga = cpu_generator(4), gb = cpu_generator(4), gc = cpu_generator(5);
     odyn::gan::initialize(*a, init, ga);
     odyn::gan::initialize(*b, init, gb);
     odyn::gan::initialize(*c, init, gc);
@@ -104,7 +105,7 @@ TEST(GanModels, InitIsReproducibleFromTheGenerator) {
 // N(0, 0.02^2) on a 256 x 256 weight: the sample s.d. has s.e. 0.02 / sqrt(2 * 65536); 5 s.e. bounds.
 TEST(GanModels, InitDistributions) {
   auto net = odyn::gan::make_generator(ModelSpec{});
-  auto gen = generator(6);
+  auto gen = cpu_generator(6);
   odyn::gan::initialize(*net, Init::normal, gen);
   const auto hidden = net->ptr(2)->as<::torch::nn::Linear>();  // Linear, ReLU, Linear(256 -> 256)
   ASSERT_NE(hidden, nullptr);

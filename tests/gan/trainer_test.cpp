@@ -338,10 +338,10 @@ TEST_F(GanTrainer, ToyRunLowersW2) {
   config.train.eval_every = 0;
   config.train.checkpoint_every = 1000;
   gan::Trainer trainer(config, fresh_dir("w2"));
-  auto truth_gen = at::make_generator<at::CPUGeneratorImpl>(7);
+  auto truth_gen = gan::cpu_generator(7);
   const torch::Tensor truth = gan::toy_distribution(gan::ToyKind::ring).sample(400, truth_gen);
   const auto w2_now = [&] {
-    auto gen = at::make_generator<at::CPUGeneratorImpl>(8);
+    auto gen = gan::cpu_generator(8);
     return gan::exact_w2(trainer.sample(400, gen), truth);
   };
   const double before = w2_now();

@@ -13,6 +13,10 @@ namespace odyn::gan {
 
 using Tensor = ::torch::Tensor;
 
+// A CPU random generator seeded with `seed`: every random stream of the layer (data, sampler,
+// initialisation, latent codes, penalty points, evaluation) is one of these.
+::torch::Generator cpu_generator(uint64_t seed);
+
 enum class ToyKind { ring, grid, swiss_roll };
 
 // "ring" | "grid" | "swiss_roll"; anything else throws odyn::InvalidArgument.
