@@ -269,14 +269,14 @@ LossValue GanLoss::critic_loss(const Critic& critic, const Tensor& real, const T
     case LossKind::wgan_gp: {
       const Tensor penalty = wgan_gp_penalty(critic, real, fake, options_.lambda, gen);
       value.loss = d_fake.mean() - d_real.mean() + penalty;
-      value.parts["penalty"] = penalty.detach();
+      if (with_parts) value.parts["penalty"] = penalty.detach();
       break;
     }
     case LossKind::wgan_div: {
       const Tensor points = penalty_points(real, fake, options_.sampling, gen);
       const Tensor penalty = wgan_div_penalty(critic, points, options_.k, options_.p);
       value.loss = d_fake.mean() - d_real.mean() + penalty;
-      value.parts["penalty"] = penalty.detach();
+      if (with_parts) value.parts["penalty"] = penalty.detach();
       break;
     }
     case LossKind::gan_qp: {
@@ -300,14 +300,12 @@ LossValue GanLoss::critic_loss(const Critic& critic, const Tensor& real, const T
   if (options_.r1_gamma > 0) {
     const Tensor r1 = r1_penalty(critic, real, options_.r1_gamma);
     value.loss = value.loss + r1;
-    value.parts["r1"] = r1.detach();
+    if (with_parts) value.parts["r1"] = r1.detach();
   }
   if (with_parts) {
     value.parts["score_real"] = mean_detached(d_real);
     value.parts["score_fake"] = mean_detached(d_fake);
     value.parts["w_estimate"] = value.parts["score_real"] - value.parts["score_fake"];
-  } else {
-    value.parts.clear();
   }
   return value;
 }
