@@ -58,6 +58,9 @@ struct EvalArgs {
   std::string run_dir, classifier, device;
   int64_t samples = 0;
   int threads = 0;  // 0: the run's train.threads
+  int64_t refine_steps = 0;
+  std::string sampler = "mala", space = "latent";
+  double step_size = 0.01, temperature = 1;
   bool json = false;
 };
 
@@ -78,6 +81,11 @@ int run_eval(const EvalArgs& a) {
   options.classifier = a.classifier;
   options.device = a.device;
   options.threads = a.threads;
+  options.refine_steps = a.refine_steps;
+  options.sampler = a.sampler;
+  options.space = a.space;
+  options.step_size = a.step_size;
+  options.temperature = a.temperature;
   const nlohmann::json result = odyn::gan::evaluate_run(a.run_dir, options);
   if (a.json) {
     std::cout << result.dump(2) << '\n';
@@ -170,6 +178,22 @@ int main(int argc, char** argv) {
   eval_cmd->add_option("--classifier", eval.classifier, "MNIST: the LeNet file of odyn classifier train");
   eval_cmd->add_option("--device", eval.device, "cpu or cuda (default: the run's device)")
       ->check(CLI::IsMember({"cpu", "cuda"}));
+  eval_cmd
+      ->add_option("--refine-steps", eval.refine_steps,
+                   "Also evaluate samples refined by this many Markov-chain steps on the critic's energy U = -D")
+      ->check(CLI::Range(int64_t{0}, int64_t{100000}));
+  eval_cmd->add_option("--sampler", eval.sampler, "mala or langevin")
+      ->check(CLI::IsMember({"mala", "langevin"}))
+      ->capture_default_str();
+  eval_cmd->add_option("--space", eval.space, "latent (target exp(-U(G(z)))) or data (target exp(-U(x)))")
+      ->check(CLI::IsMember({"latent", "data"}))
+      ->capture_default_str();
+  eval_cmd->add_option("--step-size", eval.step_size, "Chain step size epsilon")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  eval_cmd->add_option("--temperature", eval.temperature, "The chain targets exp(-U / temperature)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   eval_cmd->add_flag("--json", eval.json, "Print JSON instead of a table");
   eval_cmd->callback([&] {
     if (global_threads->count() > 0) eval.threads = threads;

@@ -18,6 +18,13 @@
 namespace odyn::gan {
 namespace {
 
+// The kinds with a λ: wgan_gp, gan_qp, energy (the gradient penalty), ogan (λ1) and ebm (the
+// squared-energy term).
+bool uses_lambda(LossKind kind) {
+  return kind == LossKind::wgan_gp || kind == LossKind::gan_qp || kind == LossKind::energy || kind == LossKind::ogan ||
+         kind == LossKind::ebm;
+}
+
 std::string join(const std::vector<std::string>& names) {
   std::string s;
   for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
@@ -175,6 +182,27 @@ void validate_config(const TrainConfig& c, const std::string& source_name) {
   require(l.k > 0, r, "loss.k", "must be > 0, got " + number(l.k));
   require(l.p > 1, r, "loss.p", "must be > 1, got " + number(l.p));
   require(l.r1_gamma >= 0, r, "loss.r1_gamma", "must be >= 0, got " + number(l.r1_gamma));
+  require(l.entropy >= 0, r, "loss.entropy", "must be >= 0, got " + number(l.entropy));
+  require(l.correlation >= 0, r, "loss.correlation", "must be >= 0, got " + number(l.correlation));
+  require(l.langevin_steps >= 1 && l.langevin_steps <= 100000, r, "loss.langevin_steps",
+          "must be in [1, 100000], got " + std::to_string(l.langevin_steps));
+  require(l.langevin_step_size > 0, r, "loss.langevin_step_size", "must be > 0, got " + number(l.langevin_step_size));
+  require(l.buffer_size >= 1, r, "loss.buffer_size", "must be >= 1, got " + std::to_string(l.buffer_size));
+  require(l.buffer_reuse >= 0 && l.buffer_reuse <= 1, r, "loss.buffer_reuse",
+          "must be in [0, 1], got " + number(l.buffer_reuse));
+  if (l.kind == LossKind::ebm) {
+    require(c.train.ema == 0, r, "train.ema", "must be 0 for ebm (it has no generator)");
+    require(c.train.critic_steps == 1, r, "train.critic_steps",
+            "must be 1 for ebm (one energy step per iteration), got " + std::to_string(c.train.critic_steps));
+  }
+  if (l.kind == LossKind::ogan) {
+    require(l.r1_gamma == 0 && l.entropy == 0, r, "loss", "ogan takes neither r1_gamma nor entropy");
+    require(c.train.critic_steps == 1, r, "train.critic_steps",
+            "must be 1 for ogan (one joint encoder-generator step), got " + std::to_string(c.train.critic_steps));
+    require(m.latent_dim >= 3, r, "model.latent_dim",
+            "must be >= 3 for ogan (avg, std and the standardised code need n_z >= 3), got " +
+                std::to_string(m.latent_dim));
+  }
 
   const auto& t = c.train;
   require(t.iterations >= 1 && t.iterations <= 1000000000, r, "train.iterations",
@@ -259,7 +287,9 @@ TrainConfig parse_config(const std::string& toml_text, const std::string& source
   c.model.data_dim = 2;
 
   if (const auto* t = r.subtable(doc, "loss", "loss")) {
-    r.check_keys(*t, "loss", {"name", "lambda", "k", "p", "sampling", "distance", "r1_gamma"});
+    r.check_keys(*t, "loss",
+                 {"name", "lambda", "k", "p", "sampling", "distance", "r1_gamma", "entropy", "correlation", "code",
+                  "langevin_steps", "langevin_step_size", "buffer_size", "buffer_reuse"});
     r.read(t, "loss", "name", c.loss_name);
   }
   // A kind name or a WGAN-div preset (loss_preset); explicit keys override its values.
@@ -268,16 +298,25 @@ TrainConfig parse_config(const std::string& toml_text, const std::string& source
   } catch (const InvalidArgument&) {
     r.fail("loss.name",
            "unknown loss '" + c.loss_name +
-               "' (expected one of: sgan, wgan_gp, wgan_div, gan_qp, hinge, wgan_div_su, wgan_div_official)");
+               "' (expected one of: sgan, wgan_gp, wgan_div, gan_qp, hinge, energy, ogan, ebm, meg, wgan_div_su, "
+               "wgan_div_official)");
   }
   if (const auto* t = r.subtable(doc, "loss", "loss")) {
     // A key the chosen loss does not read is an error, not a silent no-op.
     const LossKind kind = c.loss.kind;
-    const std::pair<const char*, bool> used[] = {{"lambda", kind == LossKind::wgan_gp || kind == LossKind::gan_qp},
+    const std::pair<const char*, bool> used[] = {{"lambda", uses_lambda(kind)},
                                                  {"k", kind == LossKind::wgan_div},
                                                  {"p", kind == LossKind::wgan_div},
                                                  {"sampling", kind == LossKind::wgan_div},
-                                                 {"distance", kind == LossKind::gan_qp}};
+                                                 {"distance", kind == LossKind::gan_qp},
+                                                 {"r1_gamma", kind != LossKind::ogan},
+                                                 {"entropy", kind != LossKind::ogan && kind != LossKind::ebm},
+                                                 {"correlation", kind == LossKind::ogan},
+                                                 {"code", kind == LossKind::ogan},
+                                                 {"langevin_steps", kind == LossKind::ebm},
+                                                 {"langevin_step_size", kind == LossKind::ebm},
+                                                 {"buffer_size", kind == LossKind::ebm},
+                                                 {"buffer_reuse", kind == LossKind::ebm}};
     for (const auto& [key, ok] : used) {
       if (!ok && t->contains(key)) r.fail(std::string("loss.") + key, "is not used by loss " + c.loss_name);
     }
@@ -285,6 +324,16 @@ TrainConfig parse_config(const std::string& toml_text, const std::string& source
     r.read(t, "loss", "k", c.loss.k);
     r.read(t, "loss", "p", c.loss.p);
     r.read(t, "loss", "r1_gamma", c.loss.r1_gamma);
+    r.read(t, "loss", "entropy", c.loss.entropy);
+    r.read(t, "loss", "correlation", c.loss.correlation);
+    r.read(t, "loss", "langevin_steps", c.loss.langevin_steps);
+    r.read(t, "loss", "langevin_step_size", c.loss.langevin_step_size);
+    r.read(t, "loss", "buffer_size", c.loss.buffer_size);
+    r.read(t, "loss", "buffer_reuse", c.loss.buffer_reuse);
+    std::string code = to_string(c.loss.code);
+    r.read(t, "loss", "code", code);
+    if (code != "pearson" && code != "mse") r.fail("loss.code", "expected pearson or mse, got '" + code + "'");
+    c.loss.code = parse_code_loss(code);
     std::string sampling = to_string(c.loss.sampling);
     r.read(t, "loss", "sampling", sampling);
     try {
@@ -362,12 +411,20 @@ std::string to_toml(const TrainConfig& c) {
   // Only the keys the loss reads (parse_config refuses the others).
   const LossKind kind = c.loss.kind;
   s << "\n[loss]\nname = " << quoted(c.loss_name);
-  if (kind == LossKind::wgan_gp || kind == LossKind::gan_qp) s << "\nlambda = " << number(c.loss.lambda);
+  if (uses_lambda(kind)) s << "\nlambda = " << number(c.loss.lambda);
   if (kind == LossKind::wgan_div)
     s << "\nk = " << number(c.loss.k) << "\np = " << number(c.loss.p)
       << "\nsampling = " << quoted(to_string(c.loss.sampling));
   if (kind == LossKind::gan_qp) s << "\ndistance = " << quoted(to_string(c.loss.distance));
-  s << "\nr1_gamma = " << number(c.loss.r1_gamma) << "\n";
+  if (kind == LossKind::ogan) {
+    s << "\ncorrelation = " << number(c.loss.correlation) << "\ncode = " << quoted(to_string(c.loss.code)) << "\n";
+  } else if (kind == LossKind::ebm) {
+    s << "\nlangevin_steps = " << c.loss.langevin_steps
+      << "\nlangevin_step_size = " << number(c.loss.langevin_step_size) << "\nbuffer_size = " << c.loss.buffer_size
+      << "\nbuffer_reuse = " << number(c.loss.buffer_reuse) << "\nr1_gamma = " << number(c.loss.r1_gamma) << "\n";
+  } else {
+    s << "\nr1_gamma = " << number(c.loss.r1_gamma) << "\nentropy = " << number(c.loss.entropy) << "\n";
+  }
   const auto& t = c.train;
   s << "\n[train]\niterations = " << t.iterations << "\nbatch = " << t.batch << "\ncritic_steps = " << t.critic_steps
     << "\nema = " << number(t.ema) << "\nseed = " << t.seed << "\ndevice = " << quoted(t.device)

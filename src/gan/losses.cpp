@@ -103,8 +103,11 @@ LossKind parse_loss_kind(const std::string& name) {
   if (name == "wgan_div") return LossKind::wgan_div;
   if (name == "gan_qp") return LossKind::gan_qp;
   if (name == "hinge") return LossKind::hinge;
+  if (name == "energy") return LossKind::energy;
+  if (name == "ogan") return LossKind::ogan;
+  if (name == "ebm") return LossKind::ebm;
   throw InvalidArgument("gan::parse_loss_kind: unknown loss '" + name +
-                        "' (expected sgan, wgan_gp, wgan_div, gan_qp or hinge)");
+                        "' (expected sgan, wgan_gp, wgan_div, gan_qp, hinge, energy, ogan or ebm)");
 }
 
 std::string to_string(LossKind kind) {
@@ -119,8 +122,24 @@ std::string to_string(LossKind kind) {
       return "gan_qp";
     case LossKind::hinge:
       return "hinge";
+    case LossKind::energy:
+      return "energy";
+    case LossKind::ogan:
+      return "ogan";
+    case LossKind::ebm:
+      return "ebm";
   }
   throw InvalidArgument("gan::to_string: invalid LossKind");
+}
+
+CodeLoss parse_code_loss(const std::string& name) {
+  if (name == "pearson") return CodeLoss::pearson;
+  if (name == "mse") return CodeLoss::mse;
+  throw InvalidArgument("gan::parse_code_loss: unknown code loss '" + name + "' (expected pearson or mse)");
+}
+
+std::string to_string(CodeLoss code) {
+  return code == CodeLoss::pearson ? "pearson" : "mse";
 }
 
 QpDistance parse_qp_distance(const std::string& name) {
@@ -173,13 +192,20 @@ LossOptions loss_preset(const std::string& name) {
     options.k = 10;
     options.p = 6;
     options.sampling = CriticSampling::real_fake_interpolates;
+  } else if (name == "meg") {
+    options.kind = LossKind::energy;
+    options.lambda = 0.1;
+    options.entropy = 1;
   } else {
     try {
       options.kind = parse_loss_kind(name);
     } catch (const InvalidArgument&) {
       throw InvalidArgument("gan::loss_preset: unknown loss '" + name +
-                            "' (expected sgan, wgan_gp, wgan_div, gan_qp, hinge, wgan_div_su or wgan_div_official)");
+                            "' (expected sgan, wgan_gp, wgan_div, gan_qp, hinge, energy, ogan, ebm, meg, wgan_div_su "
+                            "or wgan_div_official)");
     }
+    if (options.kind == LossKind::energy || options.kind == LossKind::ebm) options.lambda = 0.1;
+    if (options.kind == LossKind::ogan) options.lambda = 0.25;
   }
   return options;
 }
@@ -252,11 +278,25 @@ GanLoss::GanLoss(LossOptions options) : options_(options) {
           "p must be finite and > 1, got " + std::to_string(options_.p));
   require(std::isfinite(options_.r1_gamma) && options_.r1_gamma >= 0, where,
           "r1_gamma must be finite and >= 0, got " + std::to_string(options_.r1_gamma));
+  require(std::isfinite(options_.entropy) && options_.entropy >= 0, where,
+          "entropy must be finite and >= 0, got " + std::to_string(options_.entropy));
+  require(std::isfinite(options_.correlation) && options_.correlation >= 0, where,
+          "correlation must be finite and >= 0, got " + std::to_string(options_.correlation));
+  require(options_.kind != LossKind::ogan || (options_.r1_gamma == 0 && options_.entropy == 0), where,
+          "ogan takes neither r1_gamma nor entropy");
+  require(options_.kind != LossKind::ebm || options_.entropy == 0, where, "ebm has no generator, so no entropy");
+  require(options_.langevin_steps >= 1, where,
+          "langevin_steps must be >= 1, got " + std::to_string(options_.langevin_steps));
+  require_positive(options_.langevin_step_size, where, "langevin_step_size");
+  require(options_.buffer_size >= 1, where, "buffer_size must be >= 1, got " + std::to_string(options_.buffer_size));
+  require(std::isfinite(options_.buffer_reuse) && options_.buffer_reuse >= 0 && options_.buffer_reuse <= 1, where,
+          "buffer_reuse must be in [0, 1], got " + std::to_string(options_.buffer_reuse));
 }
 
 LossValue GanLoss::critic_loss(const Critic& critic, const Tensor& real, const Tensor& fake, ::torch::Generator& gen,
                                bool with_parts) const {
   const std::string where = "GanLoss::critic_loss";
+  require(options_.kind != LossKind::ogan, where, "ogan trains encoder and generator in one step: use ogan_loss");
   check_pair(real, fake, where);
   const Tensor d_real = scores(critic, real, where);
   const Tensor d_fake = scores(critic, fake, where);
@@ -296,6 +336,21 @@ LossValue GanLoss::critic_loss(const Critic& critic, const Tensor& real, const T
     case LossKind::hinge:
       value.loss = ::torch::relu(1 - d_real).mean() + ::torch::relu(1 + d_fake).mean();
       break;
+    case LossKind::energy: {
+      // λ mean ||∇D(x_r)||^2 is R1 with γ = 2λ.
+      const Tensor penalty = r1_penalty(critic, real, 2 * options_.lambda);
+      value.loss = d_fake.mean() - d_real.mean() + penalty;
+      if (with_parts) value.parts["penalty"] = penalty.detach();
+      break;
+    }
+    case LossKind::ebm: {
+      const Tensor penalty = options_.lambda * (d_real.pow(2).mean() + d_fake.pow(2).mean());
+      value.loss = d_fake.mean() - d_real.mean() + penalty;
+      if (with_parts) value.parts["penalty"] = penalty.detach();
+      break;
+    }
+    case LossKind::ogan:
+      break;
   }
   if (options_.r1_gamma > 0) {
     const Tensor r1 = r1_penalty(critic, real, options_.r1_gamma);
@@ -312,6 +367,8 @@ LossValue GanLoss::critic_loss(const Critic& critic, const Tensor& real, const T
 
 LossValue GanLoss::generator_loss(const Critic& critic, const Tensor& real, const Tensor& fake, bool with_parts) const {
   const std::string where = "GanLoss::generator_loss";
+  require(options_.kind != LossKind::ogan, where, "ogan trains encoder and generator in one step: use ogan_loss");
+  require(options_.kind != LossKind::ebm, where, "ebm has no generator");
   const bool needs_real = options_.kind == LossKind::gan_qp;
   if (needs_real || real.defined()) {
     check_pair(real, fake, where);
@@ -328,6 +385,9 @@ LossValue GanLoss::generator_loss(const Critic& critic, const Tensor& real, cons
     case LossKind::wgan_gp:
     case LossKind::wgan_div:
     case LossKind::hinge:
+    case LossKind::energy:
+    case LossKind::ogan:
+    case LossKind::ebm:
       value.loss = -d_fake.mean();
       break;
     case LossKind::gan_qp: {

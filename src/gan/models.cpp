@@ -17,6 +17,7 @@ void check_spec(const ModelSpec& spec, const std::string& where) {
   require(spec.latent_dim >= 1, where, "latent_dim must be >= 1, got " + std::to_string(spec.latent_dim));
   require(spec.hidden >= 1, where, "hidden must be >= 1, got " + std::to_string(spec.hidden));
   require(spec.critic_hidden >= 0, where, "critic_hidden must be >= 0, got " + std::to_string(spec.critic_hidden));
+  require(spec.critic_outputs >= 1, where, "critic_outputs must be >= 1, got " + std::to_string(spec.critic_outputs));
   if (spec.kind == "mlp") {
     require(spec.data_dim >= 1, where, "data_dim must be >= 1, got " + std::to_string(spec.data_dim));
     require(spec.depth >= 1, where, "depth must be >= 1, got " + std::to_string(spec.depth));
@@ -126,7 +127,7 @@ nn::Sequential make_critic(const ModelSpec& spec) {
       net->push_back(nn::LeakyReLU(lrelu));
       in = h;
     }
-    net->push_back(nn::Linear(in, 1));
+    net->push_back(nn::Linear(in, spec.critic_outputs));
     return net;
   }
   net->push_back(nn::Conv2d(down(1, h)));
@@ -135,7 +136,7 @@ nn::Sequential make_critic(const ModelSpec& spec) {
   push_norm(net, spec.critic_norm, 2 * h, 7);
   net->push_back(nn::LeakyReLU(lrelu));
   net->push_back(nn::Flatten());
-  net->push_back(nn::Linear(2 * h * 7 * 7, 1));
+  net->push_back(nn::Linear(2 * h * 7 * 7, spec.critic_outputs));
   return net;
 }
 

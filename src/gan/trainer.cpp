@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "odyn/gan/evaluate.hpp"
+#include "odyn/gan/ogan.hpp"
 #include "odyn/io/atomic_file.hpp"
 #include "odyn/io/mnist.hpp"
 #include "odyn/io/plot.hpp"
@@ -47,9 +48,10 @@ void copy_module_state(const ::torch::nn::Module& from, ::torch::nn::Module& to)
 }
 
 // Reads a module saved with ::torch::save into `target` (copying in place).
-void load_module(const std::string& path, const ::torch::nn::Sequential& fresh, ::torch::nn::Sequential& target) {
+template <typename Holder>
+void load_module(const std::string& path, const Holder& fresh, Holder& target) {
   if (!fs::exists(path)) throw IoError("gan::Trainer: checkpoint file " + path + " is missing");
-  ::torch::nn::Sequential loaded = fresh;
+  Holder loaded = fresh;
   try {
     ::torch::load(loaded, path, ::torch::kCPU);  // a run saved on a GPU loads anywhere
   } catch (const c10::Error& e) {
@@ -58,7 +60,8 @@ void load_module(const std::string& path, const ::torch::nn::Sequential& fresh, 
   copy_module_state(*loaded, *target);
 }
 
-void save_module(const ::torch::nn::Sequential& module, const std::string& path) {
+template <typename Holder>
+void save_module(const Holder& module, const std::string& path) {
   try {
     ::torch::save(module, path);
   } catch (const c10::Error& e) {
@@ -134,20 +137,29 @@ void write_sample_image(const std::string& path, const TrainConfig& config, cons
     plot.save(path);
     return;
   }
-  // An 8×8 grid of 28×28 digits, each pixel drawn 2×2, 2-pixel gaps.
-  constexpr int kGrid = 8, kScale = 2, kGap = 2, kCell = 28 * kScale;
-  const int64_t n = std::min<int64_t>(samples.size(0), kGrid * kGrid);
-  const Tensor pixels = ((samples.slice(0, 0, n).reshape({n, 28, 28}).to(::torch::kCPU, ::torch::kFloat32) + 1) * 127.5)
+  write_image_grid(path, samples.slice(0, 0, std::min<int64_t>(samples.size(0), 64)), 8);
+}
+
+void write_image_grid(const std::string& path, const Tensor& images, int64_t columns) {
+  if (!images.defined() || images.numel() % 784 != 0 || images.numel() == 0 || columns < 1)
+    throw InvalidArgument("gan::write_image_grid: expected (N, 1, 28, 28) images and columns >= 1");
+  fs::create_directories(fs::path(path).parent_path());
+  // 28×28 digits, each pixel drawn 2×2, 2-pixel gaps.
+  constexpr int kScale = 2, kGap = 2, kCell = 28 * kScale;
+  const int64_t n = images.numel() / 784;
+  const int64_t rows = (n + columns - 1) / columns;
+  const Tensor pixels = ((images.reshape({n, 28, 28}).to(::torch::kCPU, ::torch::kFloat32) + 1) * 127.5)
                             .clamp(0, 255)
                             .round()
                             .to(::torch::kUInt8)
                             .contiguous();
-  const int side = kGrid * kCell + (kGrid + 1) * kGap;
-  io::Image image(side, side, io::Color{40, 40, 40});
+  const int width = static_cast<int>(columns * kCell + (columns + 1) * kGap);
+  const int height = static_cast<int>(rows * kCell + (rows + 1) * kGap);
+  io::Image image(width, height, io::Color{40, 40, 40});
   const uint8_t* p = pixels.data_ptr<uint8_t>();
   for (int64_t i = 0; i < n; ++i) {
-    const int x0 = kGap + static_cast<int>(i % kGrid) * (kCell + kGap);
-    const int y0 = kGap + static_cast<int>(i / kGrid) * (kCell + kGap);
+    const int x0 = kGap + static_cast<int>(i % columns) * (kCell + kGap);
+    const int y0 = kGap + static_cast<int>(i / columns) * (kCell + kGap);
     for (int y = 0; y < kCell; ++y)
       for (int x = 0; x < kCell; ++x) {
         const uint8_t v = p[i * 784 + (y / kScale) * 28 + x / kScale];
@@ -166,6 +178,8 @@ Trainer::Trainer(TrainConfig config, std::string run_dir)
       penalty_gen_(cpu_generator(stream_seed(config_.train.seed, Stream::penalty))) {
   validate_config(config_, run_dir_ + "/config.toml");
   if (run_dir_.empty()) throw InvalidArgument("gan::Trainer: the run directory is empty");
+  // O-GAN's critic is an encoder onto the latent space.
+  config_.model.critic_outputs = config_.loss.kind == LossKind::ogan ? config_.model.latent_dim : 1;
   odyn::torch::set_num_threads(config_.train.threads);
   const auto& t = config_.train;
 
@@ -190,16 +204,21 @@ Trainer::Trainer(TrainConfig config, std::string run_dir)
     auto gen = cpu_generator(stream_seed(t.seed, Stream::init));
     initialize(*generator_, config_.model.init, gen);
     initialize(*critic_, config_.model.init, gen);
+    if (config_.loss.entropy > 0) {
+      statistics_ = StatisticsNetwork(config_.model);
+      initialize(*statistics_, config_.model.init, gen);
+    }
   }
   generator_->to(device_);
   critic_->to(device_);
+  if (statistics_) statistics_->to(device_);
   if (t.ema > 0) {
     ema_ = std::make_unique<odyn::torch::WeightEma>(*generator_, t.ema);
     ema_generator_ = make_generator(config_.model);
     ema_generator_->to(device_);
   }
 
-  const auto make_optimizer = [&](const OptimizerConfig& o, const ::torch::nn::Sequential& module, int64_t steps) {
+  const auto make_optimizer = [&](const OptimizerConfig& o, const ::torch::nn::Module& module, int64_t steps) {
     dynamics::OptimizerSettings settings;
     settings.beta1 = o.beta1;
     settings.beta2 = o.beta2;
@@ -207,7 +226,7 @@ Trainer::Trainer(TrainConfig config, std::string run_dir)
     settings.weight_decay = o.weight_decay;
     settings.momentum = o.momentum;
     odyn::torch::ParamGroup group;
-    group.params = module->parameters();
+    group.params = module.parameters();
     group.lr = o.lr;
     auto optimizer = odyn::torch::make_tensor_optimizer(o.name, {group}, settings);
     // Every parameter gets a gradient at every step, so flat storage changes nothing but the kernel
@@ -218,8 +237,17 @@ Trainer::Trainer(TrainConfig config, std::string run_dir)
       optimizer->set_lr_schedule([steps](int64_t k) { return std::max(0.0, 1.0 - static_cast<double>(k) / steps); });
     return optimizer;
   };
-  generator_optimizer_ = make_optimizer(config_.generator_optimizer, generator_, t.iterations);
-  critic_optimizer_ = make_optimizer(config_.critic_optimizer, critic_, t.iterations * t.critic_steps);
+  if (has_generator()) generator_optimizer_ = make_optimizer(config_.generator_optimizer, *generator_, t.iterations);
+  if (config_.loss.kind == LossKind::ebm) {
+    replay_ = std::make_unique<ReplayBuffer>(config_.loss.buffer_size, config_.loss.buffer_reuse);
+    const Tensor flat = data_.reshape({data_.size(0), -1});
+    box_low_ = std::get<0>(flat.min(0)).to(device_);
+    box_high_ = std::get<0>(flat.max(0)).to(device_);
+  }
+  critic_optimizer_ = make_optimizer(config_.critic_optimizer, *critic_, t.iterations * t.critic_steps);
+  // The statistics network steps with the generator, with the generator's optimizer settings (as in
+  // the MEG reference code).
+  if (statistics_) statistics_optimizer_ = make_optimizer(config_.generator_optimizer, *statistics_, t.iterations);
 }
 
 Trainer::~Trainer() = default;
@@ -245,7 +273,65 @@ Tensor Trainer::latent(int64_t n) {
   return ::torch::randn({n, config_.model.latent_dim}, latent_gen_, ::torch::kFloat32).to(device_);
 }
 
+Tensor Trainer::scores(const Tensor& x) {
+  if (config_.loss.kind == LossKind::ogan) return critic_->forward(x).mean(1);
+  return critic_scores(critic_, x);
+}
+
+TrainStep Trainer::ogan_step(bool with_parts) {
+  generator_->train();
+  critic_->train();
+  const Tensor real = sampler_->next();
+  const Tensor z = latent(config_.train.batch);
+  const Encoder encoder = [this](const Tensor& x) { return critic_->forward(x); };
+  critic_optimizer_->zero_grad(/*set_to_none=*/true);
+  generator_optimizer_->zero_grad(/*set_to_none=*/true);
+  LossValue value = ogan_loss(encoder, real, z, generator_->forward(z), config_.loss, with_parts);
+  TrainStep result;
+  result.d_loss = result.g_loss = checked(value.loss, "loss");
+  value.loss.backward();
+  critic_optimizer_->step();
+  generator_optimizer_->step();
+  result.d_parts = std::move(value.parts);
+  if (ema_) ema_->update();
+  result.iteration = ++iteration_;
+  return result;
+}
+
+Tensor Trainer::energy_chains(int64_t n, ::torch::Generator& gen, bool store) {
+  std::vector<int64_t> shape = data_.sizes().vec();
+  const auto fresh = [&](int64_t rows) {
+    shape[0] = rows;
+    const Tensor u = ::torch::rand({rows, box_low_.size(0)}, gen, ::torch::kFloat32).to(device_);
+    return (box_low_ + u * (box_high_ - box_low_)).reshape(shape);
+  };
+  const Tensor start = replay_->initial(n, fresh, gen);
+  const EnergyFn energy = [this](const Tensor& x) { return -critic_scores(critic_, x); };
+  const Tensor negatives =
+      langevin(energy, start, {config_.loss.langevin_steps, config_.loss.langevin_step_size}, gen).samples;
+  if (store) replay_->push(negatives);
+  return negatives;
+}
+
+TrainStep Trainer::ebm_step(bool with_parts) {
+  critic_->train();
+  const Critic critic = [this](const Tensor& x) { return critic_scores(critic_, x); };
+  const Tensor real = sampler_->next();
+  const Tensor negatives = energy_chains(config_.train.batch, penalty_gen_, /*store=*/true);
+  critic_optimizer_->zero_grad(/*set_to_none=*/true);
+  LossValue value = loss_.critic_loss(critic, real, negatives, penalty_gen_, with_parts);
+  TrainStep result;
+  result.d_loss = checked(value.loss, "d_loss");
+  value.loss.backward();
+  critic_optimizer_->step();
+  result.d_parts = std::move(value.parts);
+  result.iteration = ++iteration_;
+  return result;
+}
+
 TrainStep Trainer::step(bool with_parts) {
+  if (config_.loss.kind == LossKind::ogan) return ogan_step(with_parts);
+  if (config_.loss.kind == LossKind::ebm) return ebm_step(with_parts);
   const int64_t batch = config_.train.batch;
   const Critic critic = [this](const Tensor& x) { return critic_scores(critic_, x); };
   generator_->train();
@@ -281,10 +367,19 @@ TrainStep Trainer::step(bool with_parts) {
     }
   } freeze(critic_->parameters());
   generator_optimizer_->zero_grad(/*set_to_none=*/true);
-  LossValue value = loss_.generator_loss(critic, real, generator_->forward(z), with_parts);
+  const Tensor fake = generator_->forward(z);
+  LossValue value = loss_.generator_loss(critic, real, fake, with_parts);
+  if (statistics_) {
+    // MEG: the generator (and the statistics network) maximise the mutual information I(G(z), z).
+    statistics_optimizer_->zero_grad(/*set_to_none=*/true);
+    const Tensor mi = jsd_mutual_information(statistics_, fake, z, penalty_gen_);
+    value.loss = value.loss - config_.loss.entropy * mi;
+    if (with_parts) value.parts["mi"] = mi.detach();
+  }
   result.g_loss = checked(value.loss, "g_loss");
   value.loss.backward();
   generator_optimizer_->step();
+  if (statistics_) statistics_optimizer_->step();
   result.g_parts = std::move(value.parts);
   if (ema_) ema_->update();
 
@@ -293,6 +388,7 @@ TrainStep Trainer::step(bool with_parts) {
 }
 
 ::torch::nn::Sequential Trainer::evaluation_generator() {
+  if (!has_generator()) throw InvalidArgument("gan::Trainer: an ebm run has no generator");
   if (!ema_) return generator_;
   copy_module_state(*generator_, *ema_generator_);  // buffers (batch-norm statistics) of the trained one
   ema_->copy_to(ema_generator_->named_parameters());
@@ -301,6 +397,14 @@ TrainStep Trainer::step(bool with_parts) {
 
 Tensor Trainer::sample(int64_t n, ::torch::Generator& gen) {
   if (n < 1) throw InvalidArgument("gan::Trainer::sample: n must be >= 1, got " + std::to_string(n));
+  if (!has_generator()) {
+    critic_->eval();
+    std::vector<Tensor> parts;
+    for (int64_t start = 0; start < n; start += 1000)
+      parts.push_back(energy_chains(std::min<int64_t>(1000, n - start), gen, /*store=*/false).cpu());
+    critic_->train();
+    return ::torch::cat(parts);
+  }
   ::torch::nn::Sequential g = evaluation_generator();
   ::torch::NoGradGuard no_grad;
   g->eval();
@@ -318,8 +422,13 @@ std::string Trainer::save_checkpoint() {
   // A step with a finite loss can still leave non-finite weights; such a state is never saved.
   {
     ::torch::NoGradGuard no_grad;
-    for (const ::torch::nn::Sequential* m : {&generator_, &critic_}) {
-      for (const Tensor& p : (*m)->parameters()) {
+    std::vector<Tensor> params = critic_->parameters();
+    if (has_generator())
+      for (const Tensor& p : generator_->parameters()) params.push_back(p);
+    if (statistics_)
+      for (const Tensor& p : statistics_->parameters()) params.push_back(p);
+    {
+      for (const Tensor& p : params) {
         if (!::torch::isfinite(p).all().item<bool>())
           throw TrainingDiverged("gan::Trainer: non-finite weights at iteration " + std::to_string(iteration_) +
                                  "; last good checkpoint: " + last_checkpoint());
@@ -333,14 +442,22 @@ std::string Trainer::save_checkpoint() {
   fs::remove_all(partial);
   fs::create_directories(partial);
 
-  save_module(generator_, (partial / "generator.pt").string());
+  if (has_generator()) {
+    save_module(generator_, (partial / "generator.pt").string());
+    generator_optimizer_->save((partial / "generator_optimizer.pt").string());
+  }
   save_module(critic_, (partial / "critic.pt").string());
   if (ema_) save_module(evaluation_generator(), (partial / "ema.pt").string());
-  generator_optimizer_->save((partial / "generator_optimizer.pt").string());
   critic_optimizer_->save((partial / "critic_optimizer.pt").string());
+  if (statistics_) {
+    save_module(statistics_, (partial / "statistics.pt").string());
+    statistics_optimizer_->save((partial / "statistics_optimizer.pt").string());
+  }
   try {
-    ::torch::save(std::vector<Tensor>{latent_gen_.get_state(), penalty_gen_.get_state(), sampler_->state()},
-                  (partial / "rng.pt").string());
+    std::vector<Tensor> states{latent_gen_.get_state(), penalty_gen_.get_state(), sampler_->state()};
+    if (replay_)
+      for (const Tensor& t : replay_->state()) states.push_back(t);
+    ::torch::save(states, (partial / "rng.pt").string());
   } catch (const c10::Error& e) {
     throw IoError("gan::Trainer: cannot write " + (partial / "rng.pt").string() + ": " + e.what_without_backtrace());
   }
@@ -382,21 +499,34 @@ bool Trainer::load_latest_checkpoint() {
     load_module((dir / "ema.pt").string(), make_generator(config_.model), generator_);
     ema_ = std::make_unique<odyn::torch::WeightEma>(*generator_, config_.train.ema);
   }
-  load_module((dir / "generator.pt").string(), make_generator(config_.model), generator_);
+  if (has_generator()) {
+    load_module((dir / "generator.pt").string(), make_generator(config_.model), generator_);
+    generator_optimizer_->load((dir / "generator_optimizer.pt").string());
+  }
   load_module((dir / "critic.pt").string(), make_critic(config_.model), critic_);
-  generator_optimizer_->load((dir / "generator_optimizer.pt").string());
   critic_optimizer_->load((dir / "critic_optimizer.pt").string());
+  if (statistics_) {
+    load_module((dir / "statistics.pt").string(), StatisticsNetwork(config_.model), statistics_);
+    statistics_optimizer_->load((dir / "statistics_optimizer.pt").string());
+  }
   std::vector<Tensor> states;
   try {
     ::torch::load(states, (dir / "rng.pt").string(), ::torch::kCPU);
   } catch (const c10::Error& e) {
     throw IoError("gan::Trainer: cannot read " + (dir / "rng.pt").string() + ": " + e.what_without_backtrace());
   }
-  if (states.size() != 3)
+  if (states.size() < 3 || (states.size() > 3) != static_cast<bool>(replay_))
     throw IoError("gan::Trainer: " + (dir / "rng.pt").string() + " is not a checkpoint's random state");
   latent_gen_.set_state(states[0]);
   penalty_gen_.set_state(states[1]);
   sampler_->set_state(states[2]);
+  if (replay_) {
+    try {
+      replay_->set_state(std::vector<Tensor>(states.begin() + 3, states.end()));
+    } catch (const InvalidArgument& e) {
+      throw IoError("gan::Trainer: " + (dir / "rng.pt").string() + ": " + e.what());
+    }
+  }
   nlohmann::json state;
   try {
     state = nlohmann::json::parse(read_text((dir / "state.json").string()));

@@ -369,6 +369,14 @@ TEST_F(GanLossValues, CriticLossesByHand) {
   l2.distance = QpDistance::l2;
   const double qp_l2 = 0.5 * ((-1 + 1 / (20 * std::sqrt(0.5))) + (-1.5 + 2.25 / (20 * std::sqrt(0.625))));
   EXPECT_NEAR(critic_value(l2), qp_l2, 1e-12);
+  // MEG's energy loss, λ 0.1 (the preset): mean D_f - mean D_r + λ ||∇D(x_r)||^2 = -1.25 + 0.1 · 5.
+  EXPECT_NEAR(critic_value(loss_preset("energy")), -1.25 + 0.5, 1e-12);
+  EXPECT_NEAR(critic_value(loss_preset("meg")), -1.25 + 0.5, 1e-12);
+  LossOptions energy = loss_preset("energy");
+  energy.lambda = 2;
+  EXPECT_NEAR(critic_value(energy), -1.25 + 10, 1e-12);
+  // ebm, λ 0.1: mean D_f - mean D_r + λ (mean D_r^2 + mean D_f^2) = -1.25 + 0.1 (1.125 + 1.25).
+  EXPECT_NEAR(critic_value(loss_preset("ebm")), -1.25 + 0.1 * (1.125 + 1.25), 1e-12);
   // R1 with γ = 3 adds γ/2 ||∇D||^2 = 7.5 to any kind.
   for (const char* name : {"hinge", "gan_qp", "wgan_div_su"}) {
     LossOptions with_r1 = loss_preset(name);
@@ -398,7 +406,8 @@ TEST_F(GanLossValues, WganGpAtInterpolatesByHand) {
 TEST_F(GanLossValues, GeneratorLossesByHand) {
   using odyn::gan::loss_preset;
   EXPECT_NEAR(generator_value(loss_preset("sgan")), 0.5 * (softplus(-0.5) + softplus(1.5)), 1e-12);
-  for (const char* name : {"wgan_gp", "wgan_div", "hinge"}) EXPECT_NEAR(generator_value(loss_preset(name)), 0.5, 1e-12);
+  for (const char* name : {"wgan_gp", "wgan_div", "hinge", "energy", "meg"})
+    EXPECT_NEAR(generator_value(loss_preset(name)), 0.5, 1e-12);
   EXPECT_NEAR(generator_value(loss_preset("gan_qp")), 0.75 + 0.5, 1e-12);  // mean(D_r - D_f), no quadratic term
 }
 
@@ -581,6 +590,44 @@ TEST_F(GanLossInput, RejectsBadOptions) {
     o.r1_gamma = r1;
     EXPECT_THROW(odyn::gan::GanLoss{o}, InvalidArgument) << r1;
   }
+  for (double v : {-0.1, kNan}) {
+    LossOptions entropy, correlation;
+    entropy.entropy = correlation.correlation = v;
+    EXPECT_THROW(odyn::gan::GanLoss{entropy}, InvalidArgument) << v;
+    EXPECT_THROW(odyn::gan::GanLoss{correlation}, InvalidArgument) << v;
+  }
+  LossOptions ogan_r1 = odyn::gan::loss_preset("ogan"), ogan_entropy = odyn::gan::loss_preset("ogan");
+  ogan_r1.r1_gamma = 1;
+  ogan_entropy.entropy = 1;
+  EXPECT_THROW(odyn::gan::GanLoss{ogan_r1}, InvalidArgument);
+  EXPECT_THROW(odyn::gan::GanLoss{ogan_entropy}, InvalidArgument);
+  {
+    // O-GAN's objective is joint: the alternating losses refuse it.
+    const HandExample ex;
+    const odyn::gan::GanLoss ogan(odyn::gan::loss_preset("ogan"));
+    auto g = cpu_generator(0);
+    EXPECT_THROW(ogan.critic_loss(ex.critic, ex.real, ex.fake, g), InvalidArgument);
+    EXPECT_THROW(ogan.generator_loss(ex.critic, ex.real, ex.fake), InvalidArgument);
+    const odyn::gan::GanLoss ebm(odyn::gan::loss_preset("ebm"));
+    EXPECT_THROW(ebm.generator_loss(ex.critic, ex.real, ex.fake), InvalidArgument);
+  }
+  for (auto bad_chain : {std::make_pair(0, 0.01), std::make_pair(5, 0.0), std::make_pair(5, -1.0)}) {
+    LossOptions o = odyn::gan::loss_preset("ebm");
+    o.langevin_steps = bad_chain.first;
+    o.langevin_step_size = bad_chain.second;
+    EXPECT_THROW(odyn::gan::GanLoss{o}, InvalidArgument);
+  }
+  {
+    LossOptions o = odyn::gan::loss_preset("ebm");
+    o.buffer_reuse = 1.5;
+    EXPECT_THROW(odyn::gan::GanLoss{o}, InvalidArgument);
+    o = odyn::gan::loss_preset("ebm");
+    o.buffer_size = 0;
+    EXPECT_THROW(odyn::gan::GanLoss{o}, InvalidArgument);
+    o = odyn::gan::loss_preset("ebm");
+    o.entropy = 1;
+    EXPECT_THROW(odyn::gan::GanLoss{o}, InvalidArgument);
+  }
   const TinyMlp mlp(26);
   const Batch data = batch(3, 27);
   auto gen = cpu_generator(0);
@@ -630,8 +677,21 @@ TEST_F(GanLossInput, RejectsBadTensors) {
 }
 
 TEST_F(GanLossInput, Names) {
-  for (auto kind : {LossKind::sgan, LossKind::wgan_gp, LossKind::wgan_div, LossKind::gan_qp, LossKind::hinge})
+  for (auto kind : {LossKind::sgan, LossKind::wgan_gp, LossKind::wgan_div, LossKind::gan_qp, LossKind::hinge,
+                    LossKind::energy, LossKind::ogan, LossKind::ebm})
     EXPECT_EQ(odyn::gan::parse_loss_kind(odyn::gan::to_string(kind)), kind);
+  for (auto c : {odyn::gan::CodeLoss::pearson, odyn::gan::CodeLoss::mse})
+    EXPECT_EQ(odyn::gan::parse_code_loss(odyn::gan::to_string(c)), c);
+  EXPECT_THROW(odyn::gan::parse_code_loss("l2"), InvalidArgument);
+  const LossOptions meg = odyn::gan::loss_preset("meg");
+  EXPECT_EQ(meg.kind, LossKind::energy);
+  EXPECT_EQ(meg.lambda, 0.1);
+  EXPECT_EQ(meg.entropy, 1);
+  EXPECT_EQ(odyn::gan::loss_preset("energy").entropy, 0);
+  const LossOptions ogan = odyn::gan::loss_preset("ogan");
+  EXPECT_EQ(ogan.lambda, 0.25);
+  EXPECT_EQ(ogan.correlation, 0.5);
+  EXPECT_EQ(ogan.code, odyn::gan::CodeLoss::pearson);
   for (auto s :
        {CriticSampling::real_fake_interpolates, CriticSampling::real_real_fake_fake_interpolates,
         CriticSampling::pooled_interpolates, CriticSampling::pooled, CriticSampling::fake, CriticSampling::real})

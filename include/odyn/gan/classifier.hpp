@@ -21,8 +21,8 @@ class LenetImpl : public ::torch::nn::Module {
   static constexpr int64_t kFeatures = 128;
 
   LenetImpl();
-  Tensor forward(const Tensor& x);   // logits (B, 10)
-  Tensor features(const Tensor& x);  // (B, kFeatures), the penultimate ReLU activations
+  Tensor forward(const Tensor& x);        // logits (B, 10)
+  Tensor features(const Tensor& x);       // (B, kFeatures), the penultimate ReLU activations
   Tensor logits(const Tensor& features);  // the last layer alone: forward(x) = logits(features(x))
 
  private:
@@ -35,8 +35,8 @@ struct ClassifierTraining {
   int epochs = 3;
   int64_t batch = 64;
   double lr = 1e-3;
-  uint64_t seed = 0;   // initialisation and batch order
-  int64_t limit = 0;   // > 0: train on the first `limit` images only
+  uint64_t seed = 0;     // initialisation and batch order
+  int64_t limit = 0;     // > 0: train on the first `limit` images only
   bool progress = true;  // log a line per epoch
 };
 

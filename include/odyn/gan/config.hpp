@@ -2,8 +2,8 @@
 //
 //   [data]     name (grid | ring | swiss_roll | mnist), samples, dir
 //   [model]    kind (mlp | dcgan), latent_dim, hidden, critic_hidden, depth, init, generator_norm, critic_norm
-//   [loss]     name (sgan | wgan_gp | wgan_div | gan_qp | hinge | wgan_div_su | wgan_div_official),
-//              lambda, k, p, sampling, distance, r1_gamma
+//   [loss]     name (sgan | wgan_gp | wgan_div | gan_qp | hinge | energy | ogan | meg | wgan_div_su |
+//              wgan_div_official), lambda, k, p, sampling, distance, r1_gamma, entropy, correlation, code
 //   [train]    iterations, batch, critic_steps, ema, seed, device, threads, checkpoint_every,
 //              log_every, sample_every, eval_every, lr_decay
 //   [optimizer.generator], [optimizer.critic]   name, lr, beta1, beta2, eps, weight_decay, momentum

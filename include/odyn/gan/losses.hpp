@@ -1,7 +1,7 @@
-// GAN objectives and gradient penalties: SGAN, WGAN-GP, WGAN-div, GAN-QP, hinge, and the R1
-// penalty (seed-gan §1, §2, §5, §6). Sign convention: the critic scores real samples HIGH; every
-// loss is a scalar to MINIMISE. Where a source uses the other convention ("real-low": Su's and the
-// official WGAN-div codes) the formulas below are its negation D -> -D.
+// GAN objectives and gradient penalties: SGAN, WGAN-GP, WGAN-div, GAN-QP, hinge, the energy loss
+// of MEG, O-GAN's options and the R1 penalty (seed-gan §1-§6). Sign convention: the critic scores real samples HIGH;
+// every loss is a scalar to MINIMISE. Where a source uses the other convention ("real-low": Su's and the official
+// WGAN-div codes) the formulas below are its negation D -> -D.
 //
 // Input checks: shapes and option ranges always; finiteness of input tensors only for CPU tensors
 // (on an accelerator the check would synchronise with the host on every step).
@@ -29,27 +29,50 @@ Tensor per_sample_gradients(const Critic& critic, const Tensor& x);
 // ||grad_x D(x_i)||_2 over each sample's own elements (not element-wise, not batch-wide): (B).
 Tensor per_sample_gradient_norms(const Critic& critic, const Tensor& x);
 
-enum class LossKind { sgan, wgan_gp, wgan_div, gan_qp, hinge };
+// energy: MEG's energy loss (Kumar et al. 2019, seed-gan §3.3) with the energy U = -D;
+// ogan: O-GAN's joint encoder-generator objective (ogan.hpp; trained by its own joint step);
+// ebm: an energy model without a generator, its negatives drawn by Langevin chains from a replay
+// buffer (Du & Mordatch 2019, seed-gan §3.4).
+enum class LossKind { sgan, wgan_gp, wgan_div, gan_qp, hinge, energy, ogan, ebm };
+// O-GAN's code term: pearson = -λ2 ρ(z, E(G(z))) (Su 2019); mse = +λ2 mean (z - E(G(z)))^2, the
+// variant the O-GAN post says fails.
+enum class CodeLoss { pearson, mse };
 // GAN-QP's distance per pair (seed-gan §2.2): l1 = per-element MEAN |x_r - x_f|,
 // l2 = RMS sqrt(mean (x_r - x_f)^2).
 enum class QpDistance { l1, l2 };
 
 struct LossOptions {
   LossKind kind = LossKind::wgan_div;
-  double lambda = 10;   // wgan_gp: λ of λ E(||∇D|| - 1)^2; gan_qp: λ of Δ^2 / (2 λ d)
+  // wgan_gp: λ of λ E(||∇D|| - 1)^2; gan_qp: λ of Δ^2 / (2 λ d); energy: λ of λ E_real ||∇D||^2;
+  // ogan: λ1 of λ1 Δ^2 / mean (x_r - x_f)^2; ebm: λ of λ (E_r U^2 + E_f U^2).
+  double lambda = 10;
   double k = 2, p = 6;  // wgan_div: k E_r ||∇D||^p, k > 0, p > 1
   // wgan_div's r (wgan_gp always uses real_fake_interpolates).
   transport::CriticSampling sampling = transport::CriticSampling::pooled;
   QpDistance distance = QpDistance::l1;
-  double r1_gamma = 0;  // > 0 adds the zero-centred R1 penalty γ/2 E_real ||∇D||^2 (any kind)
+  double r1_gamma = 0;  // > 0 adds the zero-centred R1 penalty γ/2 E_real ||∇D||^2 (any kind but ogan)
+  // > 0: the generator also maximises the mutual information I(G(z), z) with this weight, estimated
+  // by a statistics network (meg.hpp): the entropy term of MEG. Any kind but ogan.
+  double entropy = 0;
+  double correlation = 0.5;           // ogan: λ2, the weight of the code term
+  CodeLoss code = CodeLoss::pearson;  // ogan
+  // ebm: K steps of size ε per chain (the post's reference 20-50 steps of 1/200), from a replay buffer
+  // of buffer_size samples reused with probability buffer_reuse (else uniform noise over the data's box).
+  int64_t langevin_steps = 20;
+  double langevin_step_size = 0.005;
+  int64_t buffer_size = 10000;
+  double buffer_reuse = 0.95;
 };
 
-// "sgan", "wgan_gp", "wgan_div", "gan_qp", "hinge"; throws odyn::InvalidArgument otherwise.
+// "sgan", "wgan_gp", "wgan_div", "gan_qp", "hinge", "energy", "ogan"; throws odyn::InvalidArgument otherwise.
 LossKind parse_loss_kind(const std::string& name);
 std::string to_string(LossKind kind);
 // "l1", "l2".
 QpDistance parse_qp_distance(const std::string& name);
 std::string to_string(QpDistance distance);
+// "pearson", "mse".
+CodeLoss parse_code_loss(const std::string& name);
+std::string to_string(CodeLoss code);
 // The enumerator names of transport::CriticSampling: "real_fake_interpolates",
 // "real_real_fake_fake_interpolates", "pooled_interpolates", "pooled", "fake", "real".
 transport::CriticSampling parse_critic_sampling(const std::string& name);
@@ -58,7 +81,9 @@ std::string to_string(transport::CriticSampling sampling);
 // Options by name: a LossKind name gives that kind with the defaults above; the WGAN-div presets
 // (seed-gan §1.3-1.5, §6.1) are
 //   "wgan_div_su"       = {k 2,  p 6, pooled: raw real + raw fake (Su; PyTorch-GAN)},
-//   "wgan_div_official" = {k 10, p 6, real_fake_interpolates (musikisomorphie/wgan-div)}.
+//   "wgan_div_official" = {k 10, p 6, real_fake_interpolates (musikisomorphie/wgan-div)};
+// "energy" has λ 0.1 (P-MEG Algorithm 1), "ogan" λ1 0.25, λ2 0.5 (bojone/o-gan), "ebm" λ 0.1; the MEG preset is
+//   "meg"               = {energy, λ 0.1, entropy 1}.
 LossOptions loss_preset(const std::string& name);
 
 // The points at which a penalty is evaluated, drawn from real (B, ...) and fake (B, ...) by a
@@ -96,10 +121,18 @@ struct LossValue {
 //   gan_qp   D: mean_i(-Δ_i + Δ_i^2 / (2 λ d_i)), Δ_i = D(x_r^i) - D(x_f^i)
 //                                                                G: mean(D_r - D_f) (no quadratic term)
 //   hinge    D: mean relu(1 - D_r) + mean relu(1 + D_f)          G: -mean D_f
-// plus r1_penalty on the critic side when r1_gamma > 0.
+//   energy   D: mean D_f - mean D_r + λ mean_i ||∇D(x_r^i)||^2      G: -mean D_f
+//            (P-MEG eq. 3 with U = -D: real samples sit at energy minima)
+//   ebm      D: mean D_f - mean D_r + λ (mean D_r^2 + mean D_f^2), fake = the Langevin negatives
+//            (the sum of squares of the reference code; seed-gan §3.4, §6.6)     G: none (throws)
+// plus r1_penalty on the critic side when r1_gamma > 0. The entropy term of the generator needs a
+// statistics network and is added by the trainer (meg.hpp). ogan has its own joint objective
+// (ogan.hpp): critic_loss and generator_loss throw odyn::InvalidArgument for it.
 class GanLoss {
  public:
-  // Throws odyn::InvalidArgument unless λ > 0, k > 0, p > 1 and r1_gamma >= 0 (all finite).
+  // Throws odyn::InvalidArgument unless λ > 0, k > 0, p > 1, r1_gamma >= 0, entropy >= 0 and
+  // correlation >= 0 (all finite), unless ogan has r1_gamma = entropy = 0 and ebm entropy = 0,
+  // and unless ebm's chain settings are valid (steps >= 1, ε > 0, buffer_size >= 1, reuse in [0, 1]).
   explicit GanLoss(LossOptions options);
   // real (B, ...) and fake (B, ...), paired by index; fake detached by the caller for the critic
   // step. `gen` draws the penalty points (wgan_gp, wgan_div). With with_parts false the parts are

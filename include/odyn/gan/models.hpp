@@ -21,10 +21,11 @@ enum class Norm { none, batch, layer };
 struct ModelSpec {
   std::string kind = "mlp";  // "mlp" (vectors of data_dim) | "dcgan" (1 x 28 x 28 images)
   int64_t latent_dim = 2;
-  int64_t data_dim = 2;  // mlp only
-  int64_t hidden = 256;  // mlp: width; dcgan: base channels C
-  int64_t critic_hidden = 0;  // the critic's width or base channels; 0: hidden
-  int64_t depth = 3;     // mlp: hidden layers
+  int64_t data_dim = 2;        // mlp only
+  int64_t hidden = 256;        // mlp: width; dcgan: base channels C
+  int64_t critic_hidden = 0;   // the critic's width or base channels; 0: hidden
+  int64_t critic_outputs = 1;  // outputs of the critic's last layer (an O-GAN encoder: latent_dim)
+  int64_t depth = 3;           // mlp: hidden layers
   Init init = Init::default_;
   Norm generator_norm = Norm::none;  // usual: mlp none, dcgan batch
   Norm critic_norm = Norm::none;     // batch is rejected (it breaks per-sample gradient penalties)
@@ -36,10 +37,11 @@ struct ModelSpec {
 //          ReLU -> ConvT(C -> 1, 4, 2, 1) -> tanh, output (B, 1, 28, 28) in [-1, 1].
 ::torch::nn::Sequential make_generator(const ModelSpec& spec);
 
-// Critic x -> (B, 1) scores (use critic_scores for (B)); real samples should score high.
-//   mlp:   [Linear -> norm -> LeakyReLU(0.2)] x depth -> Linear(hidden -> 1), hidden = critic_hidden if set.
+// Critic x -> (B, critic_outputs): (B, 1) scores (use critic_scores for (B)), real samples scoring
+// high, or an O-GAN encoder's codes.
+//   mlp:   [Linear -> norm -> LeakyReLU(0.2)] x depth -> Linear(hidden -> outputs), hidden = critic_hidden if set.
 //   dcgan: Conv(1 -> C, 4, 2, 1) -> LeakyReLU(0.2) -> Conv(C -> 2C, 4, 2, 1) -> [LayerNorm over
-//          (2C, 7, 7)] -> LeakyReLU(0.2) -> Flatten -> Linear(2C*49 -> 1).
+//          (2C, 7, 7)] -> LeakyReLU(0.2) -> Flatten -> Linear(2C*49 -> outputs).
 // Throws odyn::InvalidArgument for critic_norm = batch.
 ::torch::nn::Sequential make_critic(const ModelSpec& spec);
 

@@ -1,12 +1,16 @@
-// Training a GAN from a TrainConfig: the alternating critic / generator loop, generator EMA,
-// checkpoints that resume bit-identically on the CPU, a metrics log and sample images.
+// Training a GAN from a TrainConfig: the alternating critic / generator loop (O-GAN: one joint
+// encoder-generator step), MEG's entropy term, generator EMA, checkpoints that resume
+// bit-identically on the CPU, a metrics log and sample images. An ebm run trains the critic alone
+// as an energy U = -D on Langevin negatives from a replay buffer and samples by the same chains.
 //
 // Run directory layout:
 //   RUN/config.toml                 the configuration (to_toml), so that a run describes itself
 //   RUN/metrics.jsonl               one JSON object per logged step
 //   RUN/samples/step-<N>.png        sample images
 //   RUN/checkpoints/step-<N>/       generator.pt, critic.pt, ema.pt, generator_optimizer.pt,
-//                                   critic_optimizer.pt, rng.pt (random states), state.json
+//                                   critic_optimizer.pt, rng.pt (random states), state.json, and with
+//                                   loss.entropy > 0 statistics.pt, statistics_optimizer.pt (ebm: no
+//                                   generator files; the replay buffer is in rng.pt)
 //   RUN/checkpoints/latest          the name of the newest complete checkpoint directory
 #pragma once
 
@@ -23,7 +27,9 @@
 #include "odyn/gan/config.hpp"
 #include "odyn/gan/data.hpp"
 #include "odyn/gan/losses.hpp"
+#include "odyn/gan/meg.hpp"
 #include "odyn/gan/models.hpp"
+#include "odyn/gan/sampling.hpp"
 #include "odyn/torch/gradients.hpp"
 #include "odyn/torch/optim.hpp"
 
@@ -57,6 +63,8 @@ uint64_t stream_seed(uint64_t seed, Stream s);
 // A sample image: toy data → a scatter of `samples` (coloured) over `real` (grey) with the modes
 // marked; mnist → an 8×8 grid of the first 64 images, each pixel drawn 2×2.
 void write_sample_image(const std::string& path, const TrainConfig& config, const Tensor& samples, const Tensor& real);
+// MNIST-size images (N, 1, 28, 28) in [-1, 1] as a PNG grid of `columns` columns, each pixel drawn 2×2.
+void write_image_grid(const std::string& path, const Tensor& images, int64_t columns);
 
 class Trainer {
  public:
@@ -75,7 +83,10 @@ class Trainer {
   // throws TrainingDiverged naming the last good checkpoint.
   void run(bool resume, const ProgressFn& progress = {});
 
-  // One generator iteration: critic_steps critic steps, one generator step, the EMA update.
+  // One generator iteration: critic_steps critic steps, one generator step (with the entropy term
+  // when loss.entropy > 0, stepping the statistics network too), the EMA update. For ogan: one
+  // joint step of encoder and generator on ogan_loss (d_loss = g_loss = the joint loss). For ebm: one
+  // step of the energy on Langevin negatives (g_loss = 0).
   // Throws TrainingDiverged when a loss is not finite, before the step on that loss; earlier critic
   // steps of the iteration may have been applied, so the trainer must not be stepped again after it.
   // With with_parts false the loss parts of the result are empty (run() asks for them on the
@@ -90,12 +101,18 @@ class Trainer {
   bool load_latest_checkpoint();
 
   // The generator being trained, and the generator to evaluate: a copy holding the EMA weights
-  // (with the trained generator's buffers) when train.ema > 0, else the generator itself.
+  // (with the trained generator's buffers) when train.ema > 0, else the generator itself. An ebm run
+  // has no generator: evaluation_generator() throws odyn::InvalidArgument.
+  bool has_generator() const { return config_.loss.kind != LossKind::ebm; }
   ::torch::nn::Sequential& generator() { return generator_; }
+  // The critic; for ogan the encoder, (B, latent_dim) codes whose mean is the score.
   ::torch::nn::Sequential& critic() { return critic_; }
+  // The critic's score per sample, (B): critic_scores, or the mean code for ogan.
+  Tensor scores(const Tensor& x);
   ::torch::nn::Sequential evaluation_generator();
   bool uses_ema() const { return ema_ != nullptr; }
-  // n samples of the evaluation generator (eval mode, no grad) on the CPU, latent codes from `gen`.
+  // n samples of the evaluation generator (eval mode, no grad) on the CPU, latent codes from `gen`;
+  // for ebm, n chains of loss.langevin_steps from the replay buffer (starts and noise from `gen`).
   Tensor sample(int64_t n, ::torch::Generator& gen);
 
   const TrainConfig& config() const { return config_; }
@@ -104,6 +121,10 @@ class Trainer {
   const Tensor& training_data() const { return data_; }
 
  private:
+  TrainStep ogan_step(bool with_parts);
+  TrainStep ebm_step(bool with_parts);
+  // ebm: Langevin chains on U = -D from replay-buffer starts (uniform noise over the data's box).
+  Tensor energy_chains(int64_t n, ::torch::Generator& gen, bool store);
   // The loss's value as a double; throws TrainingDiverged when it is NaN or infinite.
   double checked(const Tensor& loss, const char* name) const;
   // n latent codes from the latent stream, on the training device.
@@ -118,8 +139,11 @@ class Trainer {
   std::optional<ToyDistribution> toy_;
   std::unique_ptr<BatchSampler> sampler_;
   ::torch::nn::Sequential generator_, critic_, ema_generator_;
+  StatisticsNetwork statistics_{nullptr};  // loss.entropy > 0
+  std::unique_ptr<ReplayBuffer> replay_;   // ebm
+  Tensor box_low_, box_high_;              // ebm: the per-coordinate range of the training data
   std::unique_ptr<odyn::torch::WeightEma> ema_;
-  std::unique_ptr<odyn::torch::TensorOptimizer> generator_optimizer_, critic_optimizer_;
+  std::unique_ptr<odyn::torch::TensorOptimizer> generator_optimizer_, critic_optimizer_, statistics_optimizer_;
   GanLoss loss_;
   ::torch::Generator latent_gen_, penalty_gen_;
   int64_t iteration_ = 0;
