@@ -6,12 +6,16 @@
 //     28 × 28 conv nets of experiments/gan/mnist_*.toml: latent 128, base width 32, batch 64, MNIST;
 //     wgan_div 1 critic step, gan_qp 2). Adam(1e-4, betas (0.5, 0.9)) for both networks; no EMA, no
 //     checkpoints, no logging.
+//   BM_Iteration/dcgan_ogan (O-GAN's joint step: three encoder passes, one backward) against
+//   BM_Iteration/dcgan_gan_qp_1 (GAN-QP with one critic step per generator step): O-GAN's claim of
+//   almost no extra computation (docs/models.md). Not in the PyTorch peer.
 // The dcgan cases need MNIST in data/mnist (or $ODYN_DATA_DIR/mnist) and are skipped without it.
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
 #include <filesystem>
 #include <string>
+#include <utility>
 
 #include "odyn/gan/config.hpp"
 #include "odyn/gan/trainer.hpp"
@@ -25,12 +29,12 @@ int64_t critic_steps(const std::string& model, const std::string& loss) {
   return 2;
 }
 
-odyn::gan::TrainConfig bench_config(const std::string& model, const std::string& loss) {
+odyn::gan::TrainConfig bench_config(const std::string& model, const std::string& loss, int64_t steps) {
   odyn::gan::TrainConfig c;
   c.loss_name = loss;
-  c.loss.kind = odyn::gan::parse_loss_kind(loss);
+  c.loss = odyn::gan::loss_preset(loss);
   c.loss.sampling = odyn::transport::CriticSampling::pooled;
-  c.train.critic_steps = critic_steps(model, loss);
+  c.train.critic_steps = steps;
   c.train.iterations = 1000000;
   if (model == "mlp") {
     c.data.name = "grid";
@@ -57,17 +61,17 @@ odyn::gan::TrainConfig bench_config(const std::string& model, const std::string&
   return c;
 }
 
-void BM_Iteration(benchmark::State& state, const std::string& model, const std::string& loss) {
+void BM_Iteration(benchmark::State& state, const std::string& model, const std::string& loss, int64_t steps) {
   odyn::torch::set_num_threads(1);
   if (model == "dcgan" && !std::filesystem::exists(odyn::io::default_mnist_dir())) {
     state.SkipWithError("MNIST missing");
     return;
   }
   const std::string dir = (std::filesystem::temp_directory_path() / "odyn_gan_bench").string();
-  odyn::gan::Trainer trainer(bench_config(model, loss), dir);
+  odyn::gan::Trainer trainer(bench_config(model, loss, steps), dir);
   for (int i = 0; i < 3; ++i) trainer.step();               // warm-up: optimizer state, allocator
   for (auto _ : state) trainer.step(/*with_parts=*/false);  // as run() steps between logged iterations
-  state.counters["critic_steps"] = static_cast<double>(critic_steps(model, loss));
+  state.counters["critic_steps"] = static_cast<double>(steps);
 }
 
 void register_all() {
@@ -75,11 +79,17 @@ void register_all() {
     for (const char* loss : {"wgan_gp", "wgan_div", "gan_qp", "sgan"}) {
       if (std::string(model) == "dcgan" && (std::string(loss) == "wgan_gp" || std::string(loss) == "sgan")) continue;
       benchmark::RegisterBenchmark((std::string("BM_Iteration/") + model + "_" + loss).c_str(), BM_Iteration,
-                                   std::string(model), std::string(loss))
+                                   std::string(model), std::string(loss), critic_steps(model, loss))
           ->Unit(benchmark::kMillisecond)
           ->UseRealTime();
     }
   }
+  for (const auto& [name, loss] :
+       {std::pair<const char*, const char*>{"dcgan_ogan", "ogan"}, {"dcgan_gan_qp_1", "gan_qp"}})
+    benchmark::RegisterBenchmark((std::string("BM_Iteration/") + name).c_str(), BM_Iteration, std::string("dcgan"),
+                                 std::string(loss), int64_t{1})
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
 }
 
 }  // namespace

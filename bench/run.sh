@@ -220,5 +220,8 @@ for case, t in ours.items():
     p = peer.get(case)
     if p:
         print(f"| {case} | {t * 1e3:.2f} | {p * 1e3:.2f} | {t / p:.2f} |")
+if "dcgan_ogan" in ours and "dcgan_gan_qp_1" in ours:
+    print(f"\nO-GAN joint step / GAN-QP iteration with one critic step: "
+          f"{ours['dcgan_ogan'] / ours['dcgan_gan_qp_1']:.2f}")
 PY
 fi

@@ -39,9 +39,9 @@ section "Optimizers as integrators: orders, Dirac-GAN games, trajectories beside
 # against the Gaussian closed forms (CSV, PNG and JSON in $out/transport).
 section "Transport distances and divergences between two Gaussian samples" \
   "$root/experiments/transport/tour.sh" "$build/bin" "$out/transport" || status=1
-# GANs: a short GAN-QP run on the 25-Gaussian grid with its metrics and sample plot ($out/gan).
+# GANs: short GAN-QP and MEG runs on the 25-Gaussian grid with their metrics and sample plots ($out/gan).
 if [[ -x "$build/bin/odyn-gan" ]]; then
-  section "GAN-QP on the 25-Gaussian grid: a short CPU run and its evaluation" \
+  section "GAN-QP and MEG on the 25-Gaussian grid: short CPU runs, their evaluation, latent MALA" \
     "$root/experiments/gan/tour.sh" "$build/bin" "$out/gan" || status=1
 fi
 echo "JSON of 100 checks at n = 50: $out/det-exp-trace.json"

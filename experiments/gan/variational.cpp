@@ -34,7 +34,6 @@
 #include "odyn/gan/variational.hpp"
 #include "odyn/io/atomic_file.hpp"
 #include "odyn/io/mnist.hpp"
-#include "odyn/io/png.hpp"
 #include "odyn/torch/tensor.hpp"
 
 namespace fs = std::filesystem;
@@ -167,26 +166,9 @@ gan::VariationalTraining training_options(const Common& c, double beta, uint64_t
   return o;
 }
 
-// Digits (N, 784) in [0, 1] as a grid with `columns` per row, each pixel drawn 2×2, 2-pixel gaps.
+// Digits (N, 784) in [0, 1] as a grid with `columns` per row (gan::write_image_grid takes [-1, 1]).
 void write_digit_grid(const std::string& path, const Tensor& digits, int columns) {
-  constexpr int kScale = 2, kGap = 2, kCell = 28 * kScale;
-  const int64_t n = digits.size(0);
-  const int rows = static_cast<int>((n + columns - 1) / columns);
-  const Tensor pixels =
-      (digits.to(::torch::kCPU, ::torch::kFloat32) * 255).clamp(0, 255).round().to(::torch::kUInt8).contiguous();
-  odyn::io::Image image(columns * kCell + (columns + 1) * kGap, rows * kCell + (rows + 1) * kGap,
-                        odyn::io::Color{40, 40, 40});
-  const uint8_t* p = pixels.data_ptr<uint8_t>();
-  for (int64_t i = 0; i < n; ++i) {
-    const int x0 = kGap + static_cast<int>(i % columns) * (kCell + kGap);
-    const int y0 = kGap + static_cast<int>(i / columns) * (kCell + kGap);
-    for (int y = 0; y < kCell; ++y)
-      for (int x = 0; x < kCell; ++x) {
-        const uint8_t v = p[i * 784 + (y / kScale) * 28 + x / kScale];
-        image.set(x0 + x, y0 + y, odyn::io::Color{v, v, v});
-      }
-  }
-  odyn::io::write_png(path, image);
+  gan::write_image_grid(path, digits.to(::torch::kCPU, ::torch::kFloat32) * 2 - 1, columns);
 }
 
 // reconstructions.png: rows of 8 test digits (binarised) alternating with their reconstructions

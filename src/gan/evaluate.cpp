@@ -104,8 +104,11 @@ nlohmann::json ogan_evaluation(Trainer& trainer, const Tensor& codes, const Tens
       in_batches(codes, [&](const Tensor& z) { return pearson_correlation(z, e->forward(g->forward(z))); });
   const auto reconstruct = [&](const Tensor& x) { return g->forward(standardize_codes(e->forward(x))); };
   const Tensor recon = in_batches(test_images, reconstruct);
+  // G(E(x)) without the standardisation, for comparison (the post decodes N(E(x))).
+  const Tensor raw = in_batches(test_images, [&](const Tensor& x) { return g->forward(e->forward(x)); });
   nlohmann::json result = {{"z_corr", rho.mean().item<double>()},
-                           {"reconstruction_mse", (recon - test_images.cpu()).pow(2).mean().item<double>()}};
+                           {"reconstruction_mse", (recon - test_images.cpu()).pow(2).mean().item<double>()},
+                           {"reconstruction_mse_raw", (raw - test_images.cpu()).pow(2).mean().item<double>()}};
   if (lenet) {
     const Tensor predicted = in_batches(recon, [&](const Tensor& x) { return (*lenet)->forward(x.cpu()).argmax(1); });
     result["reconstruction_accuracy"] = predicted.eq(test_labels.cpu()).to(::torch::kDouble).mean().item<double>();

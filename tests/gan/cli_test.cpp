@@ -115,6 +115,52 @@ TEST_F(GanCli, TrainResumeAndEval) {
   r = run(gan_cli() + " eval " + out);
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("modes_covered"), std::string::npos) << r.out;
+
+  // Samples refined by a chain on the critic's energy.
+  r = run(gan_cli() + " eval " + out + " --json --samples 50 --refine-steps 2 --sampler langevin --space data");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto refined = nlohmann::json::parse(r.out).at("refined");
+  EXPECT_EQ(refined.at("sampler"), "langevin");
+  EXPECT_EQ(refined.at("space"), "data");
+  EXPECT_EQ(refined.at("steps"), 2);
+  expect_usage_error("eval " + out + " --refine-steps 2 --sampler hmc", "--sampler");
+  expect_usage_error("eval " + out + " --refine-steps 2 --step-size -1", "--step-size");
+}
+
+// The VAE / VIB driver: a tiny study of each kind, the skip of finished configurations, and bad input.
+TEST_F(GanCli, VariationalDriver) {
+  ODYN_REQUIRE_MNIST_OR_SKIP();
+  const std::string driver = ODYN_EXP_VARIATIONAL;
+  if (driver.empty()) GTEST_SKIP() << "odyn built without its experiment drivers";
+  const std::string out = scratch("variational");
+  fs::remove_all(out);
+  const std::string vae = "'" + driver + "' vae --out " + out +
+                          "/vae --beta 1 --epochs 1 --limit 500 --test-limit 200 " +
+                          "--hidden 32 --latent 4 --iw-samples 5 --quiet";
+  auto r = run(vae);
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto result = nlohmann::json::parse(read_file(out + "/vae/beta-1/result.json"));
+  // The IW bound (k = 5) lies above the ELBO estimate: ln p(x) >= IW >= -(-ELBO) up to noise.
+  EXPECT_EQ(result.at("iw_samples"), 5);
+  EXPECT_GT(result.at("iw_log_likelihood").get<double>(), -result.at("negative_elbo").get<double>());
+  EXPECT_TRUE(fs::exists(out + "/vae/summary.md"));
+  r = run(vae);  // finished: skipped, same result
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(read_file(out + "/vae/beta-1/result.json")), result);
+
+  r = run("'" + driver + "' vib --out " + out + "/vib --beta 1e-3 --seeds 1 --epochs 1 --limit 300 --test-limit 200 " +
+          "--hidden 32 --latent 4 --quiet");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto vib = nlohmann::json::parse(read_file(out + "/vib/beta-0.001/seed-0/result.json"));
+  EXPECT_GE(vib.at("test_error").get<double>(), 0.0);
+  EXPECT_LT(vib.at("test_error").get<double>(), 0.9);
+
+  for (const std::string args : {"vae --out " + out + "/bad --beta -1 --epochs 1", std::string("vib --epochs 1"),
+                                 "vae --out " + out + "/bad --epochs 0"}) {
+    r = run("'" + driver + "' " + args);
+    EXPECT_EQ(r.status, 2) << args;
+    EXPECT_EQ(count_lines(r.err), 1) << args << "\n" << r.err;
+  }
 }
 
 TEST_F(GanCli, DivergenceExitsOne) {

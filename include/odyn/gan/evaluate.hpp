@@ -40,8 +40,8 @@ struct EvalOptions {
 // settings, its acceptance rate (1 for langevin) and the same metrics of the refined samples
 // (RUN/samples/eval-refined.png). For
 // ogan runs, "ogan" holds "z_corr" (mean ρ(z, E(G(z))) over the samples), "reconstruction_mse"
-// (per pixel, test images against G(N(E(x)))) and for mnist "reconstruction_accuracy" (the
-// classifier's accuracy on the reconstructions of labelled test images), with
+// (per pixel, test images against G(N(E(x)))), "reconstruction_mse_raw" (against G(E(x))) and for mnist
+// "reconstruction_accuracy" (the classifier's accuracy on the reconstructions of labelled test images), with
 // RUN/samples/reconstruction.png (rows of test images above their reconstructions) and
 // RUN/samples/interpolation.png (linear paths between the codes of test-image pairs).
 // Writes RUN/eval.json (atomically) and RUN/samples/eval.png.
