@@ -62,6 +62,7 @@ struct Common {
   std::string device = "cpu";
   std::string data;
   bool resume = false, quiet = false;
+  bool reevaluate = false;  // vae: evaluate finished configurations again from their checkpoints
 };
 
 struct Summary {
@@ -171,6 +172,37 @@ void write_digit_grid(const std::string& path, const Tensor& digits, int columns
   gan::write_image_grid(path, digits.to(::torch::kCPU, ::torch::kFloat32) * 2 - 1, columns);
 }
 
+// The aggregate posterior q(z) = (1/N) Σ N(μ(x_i), diag σ²(x_i)) over the test set: its covariance
+// Cov(μ) + mean diag σ², the largest and the mean |off-diagonal correlation| (small: a factorised
+// code, seed-math §3), and the active units, Cov_x(μ_u) > 0.01 (Burda et al. 2016).
+json aggregate_posterior(gan::Vae& model, const Tensor& x_test) {
+  ::torch::NoGradGuard no_grad;
+  std::vector<Tensor> means, variances;
+  for (int64_t i = 0; i < x_test.size(0); i += 1000) {
+    const auto [mu, log_var] = model->encode(x_test.slice(0, i, std::min<int64_t>(x_test.size(0), i + 1000)));
+    means.push_back(mu.to(::torch::kCPU, ::torch::kDouble));
+    variances.push_back(log_var.exp().to(::torch::kCPU, ::torch::kDouble));
+  }
+  const Tensor mu = ::torch::cat(means), var = ::torch::cat(variances);
+  const Tensor centred = mu - mu.mean(0);
+  const Tensor mean_cov = centred.t().matmul(centred) / static_cast<double>(mu.size(0) - 1);
+  const Tensor cov = mean_cov + ::torch::diag(var.mean(0));
+  const Tensor sd = cov.diagonal().sqrt();
+  const Tensor corr = cov / sd.unsqueeze(1) / sd.unsqueeze(0);
+  const int64_t k = corr.size(0);
+  const Tensor off = corr.masked_select(~::torch::eye(k, ::torch::TensorOptions().dtype(::torch::kBool))).abs();
+  return {{"max_abs_offdiagonal_correlation", k > 1 ? off.max().item<double>() : 0.0},
+          {"mean_abs_offdiagonal_correlation", k > 1 ? off.mean().item<double>() : 0.0},
+          {"active_units", mean_cov.diagonal().gt(0.01).sum().item<int64_t>()},
+          {"latent", k}};
+}
+
+// A cell of the summary table from result["aggregate_posterior"] ("–" in results written before it).
+std::string aggregate_cell(const json& result, const char* key, int digits) {
+  if (!result.contains("aggregate_posterior")) return "–";
+  return fixed(result["aggregate_posterior"][key].get<double>(), digits);
+}
+
 // reconstructions.png: rows of 8 test digits (binarised) alternating with their reconstructions
 // sigmoid(decode(μ)); samples.png: 64 digits sigmoid(decode(z)), z ~ N(0, I); interpolation.png:
 // two pairs z1, z2 ~ N(0, I), each as a linear row and a variance-preserving row of 10 points.
@@ -224,14 +256,16 @@ int run_vae(const Common& c, const VaeArgs& a) {
   json configs = json::array();
   std::ostringstream table;
   table << "| β | rate (nats) | distortion (nats) | −ELBO (nats) | IW ln p(x), k=" << a.iw_samples
-        << " (nats) | epochs | train s |\n|---|---|---|---|---|---|---|\n";
+        << " (nats) | active units | max \\|corr\\| of q(z) | epochs | train s "
+           "|\n|---|---|---|---|---|---|---|---|---|\n";
   int diverged = 0;
   for (std::size_t i = 0; i < c.betas.size(); ++i) {
     const double beta = c.betas[i];
     const fs::path dir = dirs[i];
     const std::string name = "beta-" + beta_name(beta);
     json result;
-    if (fs::exists(dir / "result.json")) {
+    const bool finished = fs::exists(dir / "result.json");
+    if (finished && !c.reevaluate) {
       result = read_json(dir / "result.json");
       if (!c.quiet) std::cerr << name << ": result.json exists, not trained again\n";
     } else {
@@ -240,7 +274,9 @@ int run_vae(const Common& c, const VaeArgs& a) {
         test = load_split(c, odyn::io::MnistSplit::test, c.test_limit, device);
         x_test = gan::binarized_test_set(test.images);
       }
-      const gan::VariationalTraining options = training_options(c, beta, a.seed, dir);
+      gan::VariationalTraining options = training_options(c, beta, a.seed, dir);
+      // Re-evaluating a finished configuration loads its last checkpoint; nothing is trained.
+      if (finished) options.resume = true;
       gan::VaeRun run;
       try {
         run = gan::train_vae(train, test, spec, options, progress(c, name + ": "));
@@ -270,6 +306,7 @@ int run_vae(const Common& c, const VaeArgs& a) {
           {"distortion", e.distortion},
           {"iw_log_likelihood", std::isfinite(e.iw_log_likelihood) ? json(e.iw_log_likelihood) : json(nullptr)},
           {"iw_samples", e.iw_samples},
+          {"aggregate_posterior", aggregate_posterior(run.model, x_test)},
           {"train_seconds", run.history.train_seconds()},
           {"eval_seconds", eval_s},
           {"threads", c.threads},
@@ -285,8 +322,9 @@ int run_vae(const Common& c, const VaeArgs& a) {
     const double iw = result["iw_log_likelihood"].is_number() ? result["iw_log_likelihood"].get<double>() : NAN;
     table << "| " << beta_name(beta) << " | " << fixed(result["rate"].get<double>(), 2) << " | "
           << fixed(result["distortion"].get<double>(), 2) << " | " << fixed(result["negative_elbo"].get<double>(), 2)
-          << " | " << fixed(iw, 2) << " | " << result["epochs"].get<int>() << " | "
-          << fixed(result["train_seconds"].get<double>(), 1) << " |\n";
+          << " | " << fixed(iw, 2) << " | " << aggregate_cell(result, "active_units", 0) << " | "
+          << aggregate_cell(result, "max_abs_offdiagonal_correlation", 3) << " | " << result["epochs"].get<int>()
+          << " | " << fixed(result["train_seconds"].get<double>(), 1) << " |\n";
     configs.push_back({{"beta", beta}, {"dir", dir.string()}, {"result", result}});
   }
   const json summary = {{"experiment", "vae"}, {"configurations", configs}};
@@ -468,6 +506,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"tanh", "relu"}))
       ->capture_default_str();
   vae->add_option("--seed", vae_args.seed, "Seed of initialisation, batches and noise")->capture_default_str();
+  vae->add_flag("--reevaluate", vae_common.reevaluate,
+                "Evaluate finished configurations again from their last checkpoints (nothing is trained)");
   vae->add_option("--iw-samples", vae_args.iw_samples, "k of the importance-weighted log-likelihood (0: skip)")
       ->check(CLI::Range(int64_t{0}, int64_t{100000}))
       ->capture_default_str();
