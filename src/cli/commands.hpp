@@ -14,5 +14,6 @@ void add_verify_command(CLI::App& app, int& status);
 void add_expm_command(CLI::App& app, int& status);
 void add_dynamics_command(CLI::App& app, int& status);
 void add_transport_command(CLI::App& app, int& status);
+void add_curves_command(CLI::App& app, int& status);
 
 }  // namespace odyn::cli

@@ -75,6 +75,7 @@ int main(int argc, char** argv) {
   odyn::cli::add_expm_command(app, status);
   odyn::cli::add_dynamics_command(app, status);
   odyn::cli::add_transport_command(app, status);
+  odyn::cli::add_curves_command(app, status);
   // Listed for --help; main() hands them to odyn-gan before parsing.
   app.add_subcommand("train", "Train a GAN from a TOML config (odyn train --help)");
   app.add_subcommand("eval", "Evaluate a GAN training run (odyn eval --help)");

@@ -194,3 +194,28 @@ TEST_F(Cli, VerifyInconclusiveExitsOne) {
   EXPECT_EQ(r.status, 1) << r.out;
   EXPECT_NE(r.out.find("inconclusive"), std::string::npos) << r.out;
 }
+
+// odyn curves: a logged value (nested keys with dots) over the steps of two runs, as one PNG.
+TEST_F(Cli, CurvesOfLoggedValues) {
+  const std::string a = write_file(scratch("curves_a.jsonl"),
+                                   "{\"step\": 100, \"d_loss\": 1.5, \"eval\": {\"w2\": 0.9}}\n"
+                                   "{\"step\": 200, \"d_loss\": 0.5}\n"
+                                   "{\"step\": 300, \"d_loss\": 0.25, \"eval\": {\"w2\": 0.4}}\n");
+  const std::string b = write_file(scratch("curves_b.jsonl"), "{\"step\": 100, \"d_loss\": 2.0}\n");
+  const std::string png = scratch("curves.png");
+  std::remove(png.c_str());
+  auto r = run(cli + " curves " + a + " " + b + " --key d_loss --labels A B --out " + png);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("A: 3 points, step 100 1.5 -> step 300 0.25"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("B: 1 points"), std::string::npos) << r.out;
+  EXPECT_TRUE(std::ifstream(png).good());
+  r = run(cli + " curves " + a + " --key eval.w2 --log-y --out " + png);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("2 points, step 100 0.9 -> step 300 0.4"), std::string::npos) << r.out;
+
+  expect_usage_error("curves " + b + " --key eval.w2 --out " + png, "no values of 'eval.w2'");
+  expect_usage_error("curves " + a + " " + b + " --key d_loss --labels A --out " + png, "--labels");
+  expect_usage_error("curves " + scratch("none.jsonl") + " --key d_loss --out " + png, "cannot read");
+  const std::string bad = write_file(scratch("curves_bad.jsonl"), "{\"step\": 1, \"d_loss\": 1}\nnot json\n");
+  expect_usage_error("curves " + bad + " --key d_loss --out " + png, "line 2 is not JSON");
+}
