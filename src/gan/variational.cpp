@@ -31,12 +31,9 @@ constexpr int64_t kEvalChunk = 1000;  // images per forward pass in evaluations
 // The random streams of a training run, each a CPU generator seeded by derive_seed(seed, stream).
 enum : uint64_t { kInitStream = 1, kSamplerStream = 2, kNoiseStream = 3, kEvalStream = 4 };
 
-// splitmix64 of (seed, stream): nearby seeds and streams give unrelated generator seeds.
+// The trainer's splitmix64 of (seed, stream): nearby seeds and streams give unrelated generator seeds.
 uint64_t derive_seed(uint64_t seed, uint64_t stream) {
-  uint64_t z = seed + 0x9e3779b97f4a7c15ULL * (stream + 1);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
+  return stream_seed(seed, static_cast<Stream>(stream));
 }
 
 bool all_finite(const Tensor& t) {
