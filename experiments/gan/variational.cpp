@@ -11,9 +11,11 @@
 // Each configuration lives in OUT/beta-<β>[/seed-<s>]: checkpoint.pt is written atomically after
 // every epoch (--resume continues it), result.json atomically when the configuration is done; a
 // configuration whose result.json exists is not trained again. The summary goes to stdout and to
-// OUT/summary.json and OUT/summary.md. Bad input: one line on stderr, exit status 2.
+// OUT/summary.json and OUT/summary.md (vae: also OUT/rate_distortion.png). Bad input: one line on stderr, exit
+// status 2.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -24,6 +26,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -34,6 +37,7 @@
 #include "odyn/gan/variational.hpp"
 #include "odyn/io/atomic_file.hpp"
 #include "odyn/io/mnist.hpp"
+#include "odyn/io/plot.hpp"
 #include "odyn/torch/tensor.hpp"
 
 namespace fs = std::filesystem;
@@ -326,6 +330,25 @@ int run_vae(const Common& c, const VaeArgs& a) {
           << aggregate_cell(result, "max_abs_offdiagonal_correlation", 3) << " | " << result["epochs"].get<int>()
           << " | " << fixed(result["train_seconds"].get<double>(), 1) << " |\n";
     configs.push_back({{"beta", beta}, {"dir", dir.string()}, {"result", result}});
+  }
+  // The rate–distortion curve of the finished configurations, in order of rate.
+  std::vector<std::pair<double, double>> curve;
+  for (const json& cfg : configs)
+    if (cfg.contains("result"))
+      curve.emplace_back(cfg["result"]["rate"].get<double>(), cfg["result"]["distortion"].get<double>());
+  if (curve.size() >= 2) {
+    std::sort(curve.begin(), curve.end());
+    std::vector<double> rate, distortion;
+    for (const auto& [r, d] : curve) {
+      rate.push_back(r);
+      distortion.push_back(d);
+    }
+    odyn::io::Plot plot(800, 600);
+    plot.set_title("VAE on binarised MNIST: rate-distortion over beta");
+    plot.set_labels("rate KL(q(z|x) || N(0, I)) (nats)", "distortion -ln p(x|z) (nats)");
+    plot.add_line(rate, distortion, odyn::io::default_color(0), "test set");
+    plot.add_points(rate, distortion, odyn::io::default_color(0));
+    plot.save((fs::path(c.out) / "rate_distortion.png").string());
   }
   const json summary = {{"experiment", "vae"}, {"configurations", configs}};
   write_json(fs::path(c.out) / "summary.json", summary);
