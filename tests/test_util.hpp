@@ -19,8 +19,8 @@ namespace odyn::test {
 // True when the four MNIST idx files are in odyn::io::default_mnist_dir().
 inline bool have_mnist() {
   const std::string dir = odyn::io::default_mnist_dir();
-  for (const char* f : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
-                        "t10k-labels-idx1-ubyte"}) {
+  for (const char* f :
+       {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"}) {
     if (!std::filesystem::exists(dir + "/" + f)) return false;
   }
   return true;
@@ -115,5 +115,14 @@ inline void expect_usage_error(const std::string& args, const std::string& fragm
   EXPECT_TRUE(r.out.empty()) << r.out;
 }
 #endif
+
+// Composite Simpson rule with n (even) intervals on [a, b].
+template <class F>
+double simpson(F f, double a, double b, int n) {
+  const double h = (b - a) / n;
+  double s = f(a) + f(b);
+  for (int i = 1; i < n; ++i) s += (i % 2 ? 4.0 : 2.0) * f(a + i * h);
+  return s * h / 3.0;
+}
 
 }  // namespace odyn::test

@@ -24,6 +24,8 @@
 
 namespace {
 
+using odyn::test::simpson;
+
 namespace gan = odyn::gan;
 namespace fs = std::filesystem;
 using odyn::test::scratch;
@@ -42,15 +44,6 @@ class GanClaims : public ::testing::Test {
 std::pair<double, double> mean_and_se(const Tensor& v) {
   const Tensor d = v.to(::torch::kDouble).flatten();
   return {d.mean().item<double>(), d.std().item<double>() / std::sqrt(static_cast<double>(d.numel()))};
-}
-
-// Composite Simpson rule with n (even) intervals on [a, b].
-template <class F>
-double simpson(F f, double a, double b, int n) {
-  const double h = (b - a) / n;
-  double s = f(a) + f(b);
-  for (int i = 1; i < n; ++i) s += (i % 2 ? 4.0 : 2.0) * f(a + i * h);
-  return s * h / 3.0;
 }
 
 double normal_cdf(double x, double mean, double sd) {

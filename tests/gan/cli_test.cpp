@@ -155,7 +155,7 @@ TEST_F(GanCli, VariationalDriver) {
   EXPECT_GE(vib.at("test_error").get<double>(), 0.0);
   EXPECT_LT(vib.at("test_error").get<double>(), 0.9);
 
-  for (const std::string args : {"vae --out " + out + "/bad --beta -1 --epochs 1", std::string("vib --epochs 1"),
+  for (const std::string& args : {"vae --out " + out + "/bad --beta -1 --epochs 1", std::string("vib --epochs 1"),
                                  "vae --out " + out + "/bad --epochs 0"}) {
     r = run("'" + driver + "' " + args);
     EXPECT_EQ(r.status, 2) << args;

@@ -7,6 +7,7 @@
 #include <limits>
 #include <vector>
 
+#include "../test_util.hpp"
 #include "odyn/core/error.hpp"
 #include "odyn/gan/data.hpp"
 #include "odyn/gan/sampling.hpp"
@@ -127,18 +128,10 @@ TEST_F(GanSampling, MalaAcceptanceRatioByHand) {
 TEST_F(GanSampling, MalaKeepsDoubleWellInvariant) {
   const gan::EnergyFn well = [](const Tensor& x) { return (x.pow(2) - 1).pow(2).sum(1); };
   // Quadrature on [-4, 4] (exp(-U) < 1e-90 beyond), composite Simpson with 40 000 panels.
-  const int m = 40000;
-  const double a = -4, h = 8.0 / m;
-  double z = 0, m2 = 0, m4 = 0;
-  for (int i = 0; i <= m; ++i) {
-    const double x = a + i * h, w = (i == 0 || i == m) ? 1 : (i % 2 ? 4 : 2);
-    const double p = w * std::exp(-std::pow(x * x - 1, 2));
-    z += p;
-    m2 += p * x * x;
-    m4 += p * std::pow(x, 4);
-  }
-  m2 /= z;
-  m4 /= z;
+  const auto density = [](double x) { return std::exp(-std::pow(x * x - 1, 2)); };
+  const double z = odyn::test::simpson(density, -4, 4, 40000);
+  const double m2 = odyn::test::simpson([&](double x) { return x * x * density(x); }, -4, 4, 40000) / z;
+  const double m4 = odyn::test::simpson([&](double x) { return std::pow(x, 4) * density(x); }, -4, 4, 40000) / z;
   // Exact draws from the target by rejection from N(0, 1.2²) (exp(-U) ≤ e^{1/4}·φ-envelope).
   const int64_t n = 20000;
   auto gen = gan::cpu_generator(5);

@@ -17,21 +17,14 @@
 
 namespace {
 
+using odyn::test::simpson;
+
 using odyn::gan::Tensor;
 namespace gan = odyn::gan;
 namespace fs = std::filesystem;
 
 const auto f64 = ::torch::TensorOptions().dtype(::torch::kFloat64);
 constexpr double kPi = 3.14159265358979323846;
-
-// Composite Simpson rule with n (even) intervals on [a, b].
-template <class F>
-double simpson(F f, double a, double b, int n) {
-  const double h = (b - a) / n;
-  double s = f(a) + f(b);
-  for (int i = 1; i < n; ++i) s += (i % 2 ? 4.0 : 2.0) * f(a + i * h);
-  return s * h / 3.0;
-}
 
 double log_normal_pdf(double z, double mean, double log_var) {
   const double d = z - mean;
